@@ -1,0 +1,1 @@
+"""Built-in weak-to-strong methods, one module each."""

