@@ -72,10 +72,14 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     return options
 
 
-def console():
+def console(stderr: bool = True):
+    """A rich console; at least 120 columns wide when output is not a terminal."""
     from rich.console import Console
 
-    return Console(stderr=True)
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, width=max(console.width, 120))
+    return console
 
 
 @click.group(cls=UserErrorGroup)
@@ -121,7 +125,7 @@ def list_command() -> None:
               help=f"Training examples used, both halves together; 0 uses all. Default: {CPU_MAX_TRAIN} on a CPU, all on a GPU.")
 @click.option("--max-test", type=click.IntRange(min=0), default=None,
               help=f"Test examples used; 0 uses all. Default: {CPU_MAX_TEST} on a CPU, all on a GPU.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs per phase. Default: 20 (probe), 2 (finetune).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs per phase. Default: 5 (probe), 2 (finetune).")
 @click.option("--lr", type=float, default=None, help="AdamW learning rate. Default: 1e-3 (probe), 2e-5 (finetune).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Examples per step. Default: 32 (probe), 16 (finetune).")
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when present), cpu, cuda or cuda:N.")
@@ -168,9 +172,7 @@ def run(task: str, method: str, weak: str, strong: str, seeds: str, mode: str, r
                                   train_limit, test_limit, train, device)
                 results.append(pipeline.run(cell))
 
-    from rich.console import Console
-
-    Console().print(results_table(results))
+    console(stderr=False).print(results_table(results))
     out.print(f"records stored under {runs_dir}/cells; run `w2s-bench report` to update the leaderboards")
 
 

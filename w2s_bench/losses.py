@@ -28,6 +28,11 @@ def soft_cross_entropy(logits: torch.Tensor, mask: torch.Tensor, targets: torch.
     return per_example.mean()
 
 
+def ground_truth_loss(logits: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Cross-entropy to one-hot ground truth, with the training-loop signature."""
+    return soft_cross_entropy(logits, mask, targets)
+
+
 def alpha_schedule(fraction: float, alpha_max: float, warmup_fraction: float = 0.2) -> float:
     """Return the confidence weight α after ``fraction`` of training.
 

@@ -19,7 +19,7 @@ from w2s_bench import __version__
 from w2s_bench.data import Split, TaskData, labels_of, split_halves
 from w2s_bench.errors import UserError
 from w2s_bench.features import cached_features
-from w2s_bench.losses import soft_cross_entropy
+from w2s_bench.losses import ground_truth_loss
 from w2s_bench.metrics import accuracy, agreement, pgr
 from w2s_bench.progress import SILENT, Progress
 from w2s_bench.registry import Registry
@@ -35,7 +35,7 @@ MODES = ("probe", "finetune")
 #: Optimiser defaults per mode: a linear head on frozen features trains for
 #: many cheap epochs; a whole transformer for a few epochs at a small rate.
 DEFAULT_TRAIN = {
-    "probe": TrainConfig(epochs=20, batch_size=32, lr=1e-3, weight_decay=0.01),
+    "probe": TrainConfig(epochs=5, batch_size=32, lr=1e-3, weight_decay=0.01),
     "finetune": TrainConfig(epochs=2, batch_size=16, lr=2e-5, weight_decay=0.01),
 }
 
@@ -248,7 +248,7 @@ class Pipeline:
             half2 = torch.from_numpy(split.half2)
             targets = ground_truth_targets(data, half1)
             stats, test_probs, weak_labels = self._train_and_predict(
-                cell, cell.weak, data, half1, targets, soft_cross_entropy, "weak", predict_rows=half2
+                cell, cell.weak, data, half1, targets, ground_truth_loss, "weak", predict_rows=half2
             )
             train_labels = torch.from_numpy(labels_of(data.train))
             metrics = {
@@ -270,7 +270,7 @@ class Pipeline:
             half2 = torch.from_numpy(split.half2)
             targets = ground_truth_targets(data, half2)
             stats, test_probs, _ = self._train_and_predict(
-                cell, cell.strong, data, half2, targets, soft_cross_entropy, "ceiling", predict_rows=None
+                cell, cell.strong, data, half2, targets, ground_truth_loss, "ceiling", predict_rows=None
             )
             metrics = {"test_accuracy": accuracy(test_probs, torch.from_numpy(labels_of(data.test))), **stats}
             return metrics, {PREDICTIONS_FILE: {"test": test_probs}}
@@ -320,9 +320,10 @@ class Pipeline:
 
     def run(self, cell: CellConfig) -> CellResult:
         """Run (or reuse) every phase of a cell and store its metrics."""
-        self.registry.method(cell.method)  # fail on an unknown name before any work
+        # fail on an unknown name or an unloadable model before any work
+        self.registry.method(cell.method).create(**cell.method_options)
         for model_name in (cell.weak, cell.strong):
-            self.registry.model(model_name)
+            self.backbone_fingerprint(model_name, resolve_device(cell.device))
 
         data = self.task_data(cell)
         split = split_halves(len(data.train), cell.seed)

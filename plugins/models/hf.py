@@ -31,6 +31,8 @@ def quiet_transformers() -> None:
     # transformers 5.x prints a load report for every model otherwise.
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
+    # A failed hub request is reported once, by ModelLoadError, not also as a warning.
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
 
 
 def is_encoder(config: Any) -> bool:
@@ -95,7 +97,7 @@ class HFBackbone:
         except (OSError, ValueError) as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise ModelLoadError(
-                f"cannot load model {self.name!r} from {self.source!r}: {first_line}. "
+                f"cannot load model {self.name!r} from {self.source!r}: {first_line.rstrip('.')}. "
                 "Without internet, use a local model folder or a packaged model (w2s-bench list)"
             ) from None
 
