@@ -17,8 +17,8 @@ logger = logging.getLogger("w2s_bench")
 DEFAULT_TASK = "rotten_tomatoes"
 DEFAULT_WEAK = "minilm-l2"
 DEFAULT_STRONG = "mpnet-base"
-#: Example counts used on a CPU unless --max-train / --max-test say otherwise;
-#: on a GPU every example is used.
+#: Example counts used on a CPU unless --max-train / --max-test are given.
+#: On a GPU every example is used.
 CPU_MAX_TRAIN = 4000
 CPU_MAX_TEST = 1000
 
@@ -72,8 +72,17 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     return options
 
 
+def example_limit(requested: int | None, cpu_default: int, on_gpu: bool) -> int | None:
+    """Resolve --max-train / --max-test: 0 means all, unset means the device default."""
+    if requested == 0:
+        return None
+    if requested is not None:
+        return requested
+    return None if on_gpu else cpu_default
+
+
 def console(stderr: bool = True):
-    """A rich console; at least 120 columns wide when output is not a terminal."""
+    """Create a rich console, at least 120 columns wide when output is not a terminal."""
     from rich.console import Console
 
     console = Console(stderr=stderr)
@@ -90,7 +99,11 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """w2s-bench: weak-to-strong generalization experiments."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    level = logging.WARNING
+    if verbose:
+        level = logging.INFO
+    if debug:
+        level = logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
@@ -146,8 +159,8 @@ def run(task: str, method: str, weak: str, strong: str, seeds: str, mode: str, r
     seed_list = parse_seeds(seeds)
     options = parse_options(method_options)
     on_gpu = resolve_device(device).type == "cuda"
-    train_limit = None if max_train == 0 else max_train or (None if on_gpu else CPU_MAX_TRAIN)
-    test_limit = None if max_test == 0 else max_test or (None if on_gpu else CPU_MAX_TEST)
+    train_limit = example_limit(max_train, CPU_MAX_TRAIN, on_gpu)
+    test_limit = example_limit(max_test, CPU_MAX_TEST, on_gpu)
 
     base = DEFAULT_TRAIN[mode]
     overrides = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)) if v is not None}

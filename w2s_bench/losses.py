@@ -53,10 +53,10 @@ def harden_predictions(
     """Turn the student's own distributions into one-hot targets.
 
     With two candidates, candidate 1 is chosen where its probability is above a
-    threshold t set per batch: with the ``half`` rule t is the batch median, so
-    the top half of the batch is hardened to candidate 1 (Burns et al. 2023);
-    with ``weak_balance`` t is set so the hardened share of candidate 1 equals
-    the weak labels' mean probability of candidate 1 in the batch. With more
+    threshold t set per batch. With the ``half`` rule t is the batch median, so
+    the top half of the batch is hardened to candidate 1 (Burns et al. 2023).
+    With ``weak_balance``, t makes the hardened share of candidate 1 equal the
+    weak labels' mean probability of candidate 1 in the batch. With more
     candidates the arg-max is chosen.
     """
     probs = probs.detach()

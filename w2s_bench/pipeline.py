@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 PREDICTIONS_FILE = "predictions.safetensors"
 MODES = ("probe", "finetune")
 
-#: Optimiser defaults per mode: a linear head on frozen features trains for
-#: many cheap epochs; a whole transformer for a few epochs at a small rate.
+#: Optimiser defaults per mode. A linear head on frozen features trains for
+#: several cheap epochs, and a whole transformer for two epochs at a small rate.
 DEFAULT_TRAIN = {
     "probe": TrainConfig(epochs=5, batch_size=32, lr=1e-3, weight_decay=0.01),
     "finetune": TrainConfig(epochs=2, batch_size=16, lr=2e-5, weight_decay=0.01),
@@ -112,7 +112,7 @@ def provenance() -> dict[str, Any]:
 
 @dataclass
 class PhaseInputs:
-    """What a model reads for one task: features (probe) or texts (finetune)."""
+    """Cached features of one model on one task, as the training loop reads them."""
 
     train: Callable[[torch.Tensor], Any]
     test: Callable[[torch.Tensor], Any]
@@ -354,7 +354,7 @@ class Pipeline:
         return CellResult(cell, weak_accuracy, ceiling_accuracy, student_accuracy, metrics["pgr"], metrics["student_weak_agreement"], record)
 
     def plugin_versions(self, cell: CellConfig) -> dict[str, str]:
-        """Which plugin (and distribution version) provided each part of the cell."""
+        """Return the plugin (and distribution version) behind each part of the cell."""
         parts = {"task": ("task", cell.task), "method": ("method", cell.method), "weak": ("model", cell.weak), "strong": ("model", cell.strong)}
         versions = {}
         for label, (kind, name) in parts.items():

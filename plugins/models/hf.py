@@ -82,7 +82,9 @@ class HFBackbone:
         self.max_length = max_length
         self.load_kwargs = dict(load_kwargs or {})
         self.config = self._load_config()
-        self.pooling = pooling if pooling != "auto" else ("mean" if is_encoder(self.config) else "last")
+        if pooling == "auto":
+            pooling = "mean" if is_encoder(self.config) else "last"
+        self.pooling = pooling
         self.hidden_size = int(self.config.hidden_size)
         self.fingerprint = fingerprint or self._default_fingerprint()
         self._module: torch.nn.Module | None = None
