@@ -52,8 +52,12 @@ class PluginReport:
         }
 
 
-def check_plugins(registry: Registry, deep: bool = False) -> list[PluginReport]:
-    """Run every check on every plugin of ``registry``; one report per plugin, in load order."""
+def check_plugins(registry: Registry, deep: bool = False, only: set[str] | None = None) -> list[PluginReport]:
+    """Run every check on the plugins of ``registry``; one report per plugin, in load order.
+
+    :param only: plugin names to check and report; None checks all. Every
+        plugin is loaded either way, so clashes with the others are found.
+    """
     reports = {name: PluginReport(info) for name, info in registry.plugins.items()}
     for problem in registry.problems:
         report = reports.setdefault(problem.plugin, PluginReport(PluginInfo(problem.plugin, "unknown")))
@@ -64,13 +68,15 @@ def check_plugins(registry: Registry, deep: bool = False) -> list[PluginReport]:
         report.resolves_models = implements(registry, name, "w2s_bench_resolve_model")
 
     for kind, registered in registered_specs(registry):
+        if only is not None and registered.plugin not in only:
+            continue
         for message in spec_problems(kind, registered, deep):
             reports[registered.plugin].problems.append(PluginProblem(registered.plugin, message))
 
     for report in reports.values():
         if report.info.loaded and not report.registers and not report.resolves_models and not report.problems:
             report.problems.append(PluginProblem(report.info.name, "registers no task, method or model", "warning"))
-    return list(reports.values())
+    return [report for name, report in reports.items() if only is None or name in only]
 
 
 def implements(registry: Registry, plugin_name: str, hook_name: str) -> bool:
@@ -95,9 +101,8 @@ def check_plugin_object(plugin: object, name: str = "plugin-under-test", with_in
     else:
         registry.add_plugin(plugin, name)
 
-    for report in check_plugins(registry, deep):
-        if report.info.name == name:
-            return report.problems
+    for report in check_plugins(registry, deep, only={name}):
+        return report.problems
     return []
 
 

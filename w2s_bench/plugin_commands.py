@@ -35,13 +35,11 @@ def check(ctx: click.Context, deep: bool, only: tuple[str, ...], as_json: bool) 
     from w2s_bench.registry import Registry
 
     registry = Registry(log_problems=False)
-    reports = check_plugins(registry, deep=deep)
-    if only:
-        unknown = sorted(set(only) - {report.info.name for report in reports})
-        if unknown:
-            known = ", ".join(report.info.name for report in reports) or "none"
-            raise UserError(f"no plugin named {', '.join(unknown)}; installed plugins: {known}")
-        reports = [report for report in reports if report.info.name in only]
+    unknown = sorted(set(only) - set(registry.plugins))
+    if unknown:
+        known = ", ".join(registry.plugins) or "none"
+        raise UserError(f"no plugin named {', '.join(unknown)}; installed plugins: {known}")
+    reports = check_plugins(registry, deep=deep, only=set(only) or None)
 
     if as_json:
         click.echo(json.dumps([report.as_dict() for report in reports], indent=2))
