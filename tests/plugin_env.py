@@ -10,6 +10,7 @@ setuptools already installed and land in the fresh environment only.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -31,7 +32,8 @@ class FreshEnv:
 
     def run(self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
         """Run ``python ARGS`` in the environment; output is captured as text."""
-        environment = {**os.environ, **(env or {})}
+        # wide enough that rich never wraps a table cell the tests search in
+        environment = {**os.environ, "COLUMNS": "300", **(env or {})}
         environment.pop("PYTHONPATH", None)
         environment.pop("W2S_BENCH_DISABLE_PLUGIN_AUTOLOAD", None)
         return subprocess.run(
@@ -39,13 +41,21 @@ class FreshEnv:
         )
 
     def w2s_bench(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        return self.run("-m", "w2s_bench", *args, cwd=cwd)
+        """Run the w2s-bench CLI; ``output`` on the result joins stdout and stderr."""
+        result = self.run("-m", "w2s_bench", *args, cwd=cwd)
+        result.output = result.stdout + result.stderr
+        return result
 
     def pip_install(self, package: Path) -> None:
-        """Install a local package folder, failing the test with pip's output if pip fails."""
+        """Install a copy of a local package folder; fail the test with pip's output if pip fails.
+
+        The copy keeps setuptools' build/ and egg-info folders out of the source tree.
+        """
+        copy = self.root.parent / f"source-{package.name}"
+        shutil.copytree(package, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
         result = self.run(
             "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-build-isolation",
-            "--disable-pip-version-check", str(package),
+            "--disable-pip-version-check", str(copy),
         )
         assert result.returncode == 0, f"pip install {package} failed:\n{result.stdout}\n{result.stderr}"
 

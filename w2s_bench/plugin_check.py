@@ -150,7 +150,10 @@ def method_problems(spec: Any, deep: bool) -> list[str]:
 
     problems = config_problems(method)
     for batch_name, batch in loss_batches().items():
-        problems += loss_problems(method, batch_name, *batch)
+        found = loss_problems(method, batch_name, *batch)
+        if found:
+            # The first failing batch says enough; later ones usually repeat it.
+            return problems + found[:1]
     return problems
 
 

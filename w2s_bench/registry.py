@@ -200,7 +200,7 @@ class Registry:
         problem = PluginProblem(plugin, message, severity)
         (self._load_problems if stage == "load" else self._table_problems).append(problem)
         if self.log_problems:
-            action = "was skipped" if severity == "error" else "may be broken"
+            action = "was not loaded" if stage == "load" and severity == "error" else "has a problem"
             logger.warning(
                 "plugin %s %s: %s (run `w2s-bench plugins check` for a full report)",
                 self._label(plugin), action, message,
@@ -275,10 +275,10 @@ class Registry:
         unique = {item.plugin: item for item in reversed(blamed)}
         for item in unique.values():
             others = sorted({other.provider for other in registrations if other is not item})
-            where = "twice by this plugin" if others == [item.provider] else f"also by {', '.join(others)}"
+            where = "registered twice by this plugin" if others == [item.provider] else f"also registered by {', '.join(others)}"
             self._problem(
                 item.plugin,
-                f"{kind} name {name!r} is registered {where}; "
+                f"{kind} name {name!r} is {where}; "
                 "the name cannot be used until one registration is renamed or uninstalled",
                 stage="tables",
             )
