@@ -1,6 +1,6 @@
 """Fresh virtual environments in which plugin packages are pip-installed, offline.
 
-A fresh environment sees the packages of the environment running the tests
+A fresh environment can import the packages of the environment running the tests
 (w2s-bench itself, torch, pytest, setuptools) through a ``.pth`` file, so
 nothing is downloaded. Plugin packages are installed into it with pip and
 ``--no-index --no-deps --no-build-isolation``, so they are built by the
@@ -61,7 +61,7 @@ class FreshEnv:
 
 
 def make_fresh_env(root: Path) -> FreshEnv:
-    """Create a venv at ``root`` that also sees this interpreter's site-packages."""
+    """Create a venv at ``root`` that can also import from this interpreter's site-packages."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, capture_output=True)
     env = FreshEnv(root)
     own_site = subprocess.run(

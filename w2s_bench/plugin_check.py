@@ -2,9 +2,10 @@
 
 The registry already records problems found while loading plugins and
 calling their registration hooks. These checks go further and use each spec
-the way a run would: import "module:attr" factories, create each method with
-its default options and call its loss on small batches, create each task and,
-with ``deep``, load its data and encode two texts with each model.
+the way a run would. They import "module:attr" factories, create each method
+with its default options and call its loss on small batches, and create each
+task. With ``deep`` they also load each task's data and encode two texts with
+each model.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ PROBE_TEXTS = ("The weak supervisor labels this text.", "A strong student learns
 
 @dataclass
 class PluginReport:
-    """What one plugin registers and every problem found with it."""
+    """Registrations and problems of one plugin."""
 
     info: PluginInfo
     registers: list[tuple[str, str]] = field(default_factory=list)
@@ -107,7 +108,7 @@ def check_plugin_object(plugin: object, name: str = "plugin-under-test", with_in
 
 
 def registered_specs(registry: Registry) -> list[tuple[str, Registered]]:
-    """Every valid spec with its kind, clashing ones included, so each is checked."""
+    """Return every valid spec with its kind, clashing ones included, so each is checked."""
     specs = []
     for kind in ("task", "method", "model"):
         specs.extend((kind, registered) for registered in registry.entries(kind).values())
@@ -152,7 +153,7 @@ def method_problems(spec: Any, deep: bool) -> list[str]:
     for batch_name, batch in loss_batches().items():
         found = loss_problems(method, batch_name, *batch)
         if found:
-            # The first failing batch says enough; later ones usually repeat it.
+            # Report only the first failing batch because later ones usually repeat its fault.
             return problems + found[:1]
     return problems
 

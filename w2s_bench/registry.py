@@ -33,7 +33,7 @@ ENTRY_POINT_GROUP = "w2s_bench"
 #: build registries from inline plugins only).
 DISABLE_AUTOLOAD_ENV = "W2S_BENCH_DISABLE_PLUGIN_AUTOLOAD"
 
-#: The distribution of the built-in plugins; it is never blamed for a clash
+#: Distribution of the built-in plugins, which are never blamed for a clash
 #: with a third-party plugin.
 CORE_DISTRIBUTION = "w2s-bench"
 
@@ -222,12 +222,12 @@ class Registry:
         return [problem for problem in self.problems if problem.plugin == plugin]
 
     def registrations(self, plugin: str) -> list[tuple[str, str]]:
-        """The (kind, name) pairs a plugin registered, clashing names included."""
+        """Return the (kind, name) pairs a plugin registered, clashing names included."""
         self._all_tables()
         return list(self._registered_by.get(plugin, []))
 
     def clashes(self, kind: str) -> dict[str, list[Registered]]:
-        """Names of one kind registered by more than one plugin, with every registration."""
+        """Return the names of one kind registered by more than one plugin, with every registration."""
         self._all_tables()
         return dict(self._clashes[kind])
 

@@ -29,9 +29,9 @@ def test_confident_keeps_most_confident_rows():
     mask = torch.ones(4, 2, dtype=torch.bool)
     targets = torch.tensor([[0.55, 0.45], [0.05, 0.95], [0.7, 0.3], [0.9, 0.1]])
 
-    kept = method.kept_rows(mask, targets)
+    kept_mask = method.kept_rows(mask, targets)
 
-    assert kept.tolist() == [False, True, False, True]
+    assert kept_mask.tolist() == [False, True, False, True]
 
 
 def test_confident_ignores_padding_in_confidence():
@@ -40,9 +40,9 @@ def test_confident_ignores_padding_in_confidence():
     # the padded candidate of row 0 carries a large value that must not count
     targets = torch.tensor([[0.5, 0.5, 0.99], [0.8, 0.1, 0.1]])
 
-    kept = method.kept_rows(mask, targets)
+    kept_mask = method.kept_rows(mask, targets)
 
-    assert kept.tolist() == [False, True]
+    assert kept_mask.tolist() == [False, True]
 
 
 def test_confident_min_confidence_can_drop_batch():

@@ -26,10 +26,10 @@ class ConfidentMethod(Method):
     to one of its real candidates. In each batch the student trains on the
     ``keep_fraction`` most confident examples (at least one), leaving out
     any whose confidence is below ``min_confidence``. A batch where no
-    example is kept contributes a zero loss.
+    example is kept_mask contributes a zero loss.
 
-    :param keep_fraction: share of each batch kept, in (0, 1].
-    :param min_confidence: confidence below which an example is never kept, in [0, 1].
+    :param keep_fraction: share of each batch kept_mask, in (0, 1].
+    :param min_confidence: confidence below which an example is never kept_mask, in [0, 1].
     """
 
     name = "confident"
@@ -55,16 +55,16 @@ class ConfidentMethod(Method):
         count = max(1, math.ceil(self.keep_fraction * confidence.shape[0]))
         top = torch.topk(confidence, count).indices
 
-        kept = torch.zeros_like(confidence, dtype=torch.bool)
-        kept[top] = True
-        return kept & (confidence >= self.min_confidence)
+        kept_mask = torch.zeros_like(confidence, dtype=torch.bool)
+        kept_mask[top] = True
+        return kept_mask & (confidence >= self.min_confidence)
 
     def loss(self, logits: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor, fraction: float) -> torch.Tensor:
-        kept = self.kept_rows(mask, targets)
-        if not kept.any():
+        kept_mask = self.kept_rows(mask, targets)
+        if not kept_mask.any():
             # Zero, but still part of the graph so the training step runs.
             return logits.masked_fill(~mask, 0.0).sum() * 0.0
-        return soft_cross_entropy(logits[kept], mask[kept], targets[kept])
+        return soft_cross_entropy(logits[kept_mask], mask[kept_mask], targets[kept_mask])
 
 
 @hookimpl

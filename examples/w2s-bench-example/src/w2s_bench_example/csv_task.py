@@ -1,7 +1,7 @@
 """The ``stdlib_docs`` task: a binary classification task read from a local CSV file.
 
 The file has the columns ``id``, ``split`` (train or test), ``text`` and
-``label`` (0 or 1). The shipped file holds the first paragraphs of Python
+``label`` (0 or 1). The shipped file contains the first paragraphs of Python
 standard library docstrings; ``build_data.py`` next to ``pyproject.toml``
 made it. To use your own file, register another :class:`CsvTask` with its
 path.
