@@ -26,10 +26,10 @@ class ConfidentMethod(Method):
     to one of its real candidates. In each batch the student trains on the
     ``keep_fraction`` most confident examples (at least one), leaving out
     any whose confidence is below ``min_confidence``. A batch where no
-    example is kept_mask contributes a zero loss.
+    example is kept contributes a zero loss.
 
-    :param keep_fraction: share of each batch kept_mask, in (0, 1].
-    :param min_confidence: confidence below which an example is never kept_mask, in [0, 1].
+    :param keep_fraction: share of each batch kept, in (0, 1].
+    :param min_confidence: confidence below which an example is never kept, in [0, 1].
     """
 
     name = "confident"

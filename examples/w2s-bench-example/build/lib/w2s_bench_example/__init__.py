@@ -1,1 +1,0 @@
-"""Example w2s-bench plugins: one method, one task and one model."""
