@@ -8,7 +8,7 @@ import types
 import pytest
 import torch
 
-from w2s_bench.errors import RegistryError
+from w2s_bench.errors import RegistryError, UserError
 from w2s_bench.hookspecs import hookimpl
 from w2s_bench.methods import Method
 from w2s_bench.plugin_check import check_plugin_object, check_plugins
@@ -271,7 +271,8 @@ class OpaqueConfig(HalfLoss):
         (DetachedLoss, "does not depend on the logits"),
         (NeedsOption, "factory raised TypeError"),
         (OpaqueConfig, "config() is not JSON-serializable"),
-        ("w2s_bench.methods:NoSuchClass", "cannot be imported: AttributeError"),
+        ("w2s_bench.methods:NoSuchClass", "factory 'w2s_bench.methods:NoSuchClass' cannot be imported: module w2s_bench.methods has no attribute 'NoSuchClass'"),
+        ("w2s_bench.no_such_module:Thing", "cannot be imported: ModuleNotFoundError: No module named 'w2s_bench.no_such_module'"),
     ],
 )
 def test_method_check_finds_broken_factory(factory, expected):
@@ -335,3 +336,22 @@ def test_plugin_that_registers_nothing_is_a_warning():
     assert [(problem.severity, problem.message) for problem in report.problems] == [
         ("warning", "registers no task, method or model")
     ]
+
+
+# --- method options ---------------------------------------------------------
+
+
+def test_unknown_method_option_is_user_error():
+    with pytest.raises(UserError, match=r"method 'half' has no option alpha_max; its options are: none"):
+        MethodSpec("half", HalfLoss).create(alpha_max=0.75)
+
+
+def test_known_method_option_is_passed():
+    registry = Registry(autoload=False)
+    registry.load_entry_points()
+
+    method = registry.method("aux_conf").create(alpha_max=0.75)
+
+    assert method.config()["alpha_max"] == 0.75
+    with pytest.raises(UserError, match=r"its options are: alpha_max, warmup_fraction, threshold"):
+        registry.method("aux_conf").create(alpha=0.75)

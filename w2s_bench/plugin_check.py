@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from w2s_bench.errors import UserError
 from w2s_bench.registry import PluginInfo, PluginProblem, Registered, Registry, describe
 from w2s_bench.specs import resolve_factory
 
@@ -125,8 +126,8 @@ def spec_problems(kind: str, registered: Registered, deep: bool) -> list[str]:
     if isinstance(spec.factory, str):
         try:
             resolve_factory(spec.factory)
-        except Exception as error:  # importing plugin code can raise anything
-            return [f"{label}: factory {spec.factory!r} cannot be imported: {describe(error)}"]
+        except UserError as error:
+            return [f"{label}: {error}"]
 
     checks: dict[str, Callable[[Any, bool], list[str]]] = {
         "method": method_problems, "task": task_problems, "model": model_problems,
