@@ -190,6 +190,17 @@ def test_clash_with_builtin_blames_third_party_plugin():
     assert registry.method("aux_conf").name == "aux_conf"
 
 
+def test_taken_plugin_name_keeps_first_plugin():
+    registry = registry_with(("dup", methods_plugin(MethodSpec("half", HalfLoss))))
+
+    registered = registry.add_plugin(methods_plugin(MethodSpec("other", HalfLoss)), "dup")
+
+    assert registered is False
+    assert registry.plugins["dup"].loaded is True
+    assert list(registry.entries("method")) == ["half"]
+    assert messages(registry, "dup") == ["methods_plugin was not registered because dup already uses that plugin name"]
+
+
 def test_import_failure_is_named_in_unknown_name_error():
     registry = registry_with(("good", methods_plugin(MethodSpec("half", HalfLoss))))
     registry._problem("broken-import", "failed to import broken:plugin: RuntimeError: boom")

@@ -171,6 +171,11 @@ class Registry:
         Returns whether the plugin was registered.
         """
         info = PluginInfo(name, getattr(plugin, "__name__", repr(plugin)), distribution, version)
+        known = self.plugins.get(name)
+        if known is not None:
+            self._problem(name, f"{info.source} was not registered because {known.label} already uses that plugin name")
+            return False
+
         self.plugins[name] = info
         self._tables = None
         return self._add(plugin, info)
