@@ -108,3 +108,21 @@ def test_example_package_tests_pass(example_env, tmp_path):
 
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout
+
+
+def test_example_grid_runs_installed_plugins(example_env, tmp_path):
+    if "No such command" in example_env.w2s_bench("grid", "--help").output:
+        pytest.skip("this build has no `w2s-bench grid` command")
+    runs = tmp_path / "runs"
+
+    result = example_env.w2s_bench(
+        "grid", str(EXAMPLE / "grid.toml"), "--task", "stdlib_docs", "--seeds", "0", "--weak", "ngram-bag",
+        "--strong", "minilm-l1", "--max-train", "200", "--max-test", "100", "--runs-dir", str(runs), cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.output
+    records = cell_records(runs)
+    methods = sorted((record["config"]["method"], record["config"]["method_options"].get("keep_fraction")) for record in records)
+    assert methods == [("aux_conf", None), ("confident", None), ("confident", 0.3), ("naive", None)]
+    for record in records:
+        assert record["plugins"]["task"]["distribution"] == "w2s-bench-example"
