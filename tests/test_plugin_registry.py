@@ -39,7 +39,7 @@ def methods_plugin(*specs) -> types.ModuleType:
 
 
 def registry_with(*plugins: tuple[str, object]) -> Registry:
-    registry = Registry(autoload=False, log_problems=False)
+    registry = Registry(autoload=False, check_mode=True)
     for name, plugin in plugins:
         registry.add_plugin(plugin, name)
     return registry
@@ -170,6 +170,16 @@ def test_clash_raises_on_lookup_only():
     ]
 
 
+def test_clash_fails_listing_outside_check_mode():
+    registry = Registry(autoload=False)
+    registry.add_plugin(methods_plugin(MethodSpec("half", HalfLoss)), "first")
+    registry.add_plugin(methods_plugin(MethodSpec("half", HalfLoss)), "second")
+
+    with pytest.raises(RegistryError, match=r"name 'half' is registered by two plugins: first and second"):
+        registry.entries("method")
+    assert registry.entries("task") == {}
+
+
 def test_clash_within_one_plugin_is_reported_once():
     registry = registry_with(("twice", methods_plugin(MethodSpec("half", HalfLoss), MethodSpec("half", HalfLoss))))
 
@@ -179,7 +189,7 @@ def test_clash_within_one_plugin_is_reported_once():
 
 
 def test_clash_with_builtin_blames_third_party_plugin():
-    registry = Registry(log_problems=False)
+    registry = Registry(check_mode=True)
     registry.add_plugin(methods_plugin(MethodSpec("naive", HalfLoss)), "shadow", "shadow-dist", "1.2")
 
     assert registry.problems_of("naive") == []

@@ -9,6 +9,7 @@ plugin, still-works.
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -90,13 +91,32 @@ def test_check_filters_one_plugin(broken_env):
     assert "broken-import" not in result.stdout
 
 
-def test_list_still_works_and_warns(broken_env):
+def test_list_names_clash_and_warns(broken_env):
     result = broken_env.w2s_bench("list")
 
-    assert result.returncode == 0, result.output
-    for name in ("aux_conf", "still_works", "rotten_tomatoes", "minilm-l1"):
-        assert name in result.output
+    assert result.returncode == 2
+    error_line = result.stderr.strip().splitlines()[-1]
+    assert error_line.startswith("error: name 'naive' is registered by two plugins: ")
+    assert f"broken-clash ({DISTRIBUTION} 0.1.0)" in error_line
     for plugin in EXPECTED_ERRORS:
+        assert f"plugin {plugin} ({DISTRIBUTION} 0.1.0)" in result.stderr
+
+
+def test_list_works_without_clash(tmp_path):
+    env = make_fresh_env(tmp_path / "venv")
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(BROKEN, fixtures)
+    pyproject = fixtures / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('broken-clash = "w2s_bench_broken_fixtures.clash"\n', ""))
+    env.pip_install(fixtures)
+
+    result = env.w2s_bench("list")
+
+    assert result.returncode == 0, result.output
+    for name in ("naive", "aux_conf", "still_works", "rotten_tomatoes", "minilm-l1"):
+        assert name in result.output
+    assert "broken-clash" not in result.output
+    for plugin in ("broken-import", "broken-return-type", "broken-missing-field", "broken-signature"):
         assert f"plugin {plugin} ({DISTRIBUTION} 0.1.0)" in result.stderr
 
 

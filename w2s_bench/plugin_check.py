@@ -97,7 +97,7 @@ def check_plugin_object(plugin: object, name: str = "plugin-under-test", with_in
 
     :returns: the problems found with ``plugin``; an empty list when it passes.
     """
-    registry = Registry(autoload=with_installed, log_problems=False)
+    registry = Registry(autoload=with_installed, check_mode=True)
     if registry.manager.is_registered(plugin):
         name = registry.manager.get_name(plugin) or name
     else:

@@ -34,7 +34,7 @@ def check(ctx: click.Context, deep: bool, only: tuple[str, ...], as_json: bool) 
     from w2s_bench.plugin_check import check_plugins
     from w2s_bench.registry import Registry
 
-    registry = Registry(log_problems=False)
+    registry = Registry(check_mode=True)
     unknown = sorted(set(only) - set(registry.plugins))
     if unknown:
         known = ", ".join(registry.plugins) or "none"

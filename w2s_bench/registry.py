@@ -4,8 +4,9 @@ Loading is defensive: a plugin that fails to import, whose hooks do not match
 the hookspecs, whose hook raises or returns specs that break the contracts
 in :mod:`w2s_bench.contracts` is skipped and recorded as a
 :class:`PluginProblem`, so one broken plugin never stops the others from
-working. A name registered by two plugins is recorded too, and looking that
-name up raises a :class:`RegistryError` naming both plugins.
+working. A name registered by two plugins is recorded too. Looking that name
+up raises a :class:`RegistryError` naming both plugins, and so does listing
+the names of its kind, except in check mode.
 """
 
 from __future__ import annotations
@@ -99,15 +100,16 @@ class Registry:
 
     :param autoload: load the ``w2s_bench`` entry points now (unless
         :data:`DISABLE_AUTOLOAD_ENV` is set).
-    :param log_problems: log each plugin problem as a warning when it is
-        found. ``w2s-bench plugins check`` turns this off and prints the
-        problems itself.
+    :param check_mode: collect problems without logging them, and list the
+        names of a kind even when another name of that kind clashes, as
+        ``w2s-bench plugins check`` needs. Otherwise each problem is logged
+        as a warning when it is found and :meth:`entries` raises on a clash.
     """
 
-    def __init__(self, autoload: bool = True, log_problems: bool = True) -> None:
+    def __init__(self, autoload: bool = True, check_mode: bool = False) -> None:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.manager.add_hookspecs(hookspecs)
-        self.log_problems = log_problems
+        self.check_mode = check_mode
         self.plugins: dict[str, PluginInfo] = {}
         self._load_problems: list[PluginProblem] = []
         self._table_problems: list[PluginProblem] = []
@@ -204,7 +206,7 @@ class Registry:
     def _problem(self, plugin: str, message: str, severity: Severity = "error", stage: str = "load") -> None:
         problem = PluginProblem(plugin, message, severity)
         (self._load_problems if stage == "load" else self._table_problems).append(problem)
-        if self.log_problems:
+        if not self.check_mode:
             action = "was not loaded" if stage == "load" and severity == "error" else "has a problem"
             logger.warning(
                 "plugin %s %s: %s (run `w2s-bench plugins check` for a full report)",
@@ -299,9 +301,14 @@ class Registry:
     def entries(self, kind: str) -> dict[str, Registered]:
         """Return the registered items of one kind ("task", "method", "model").
 
-        Names registered by two plugins are left out: looking them up raises.
+        :raises RegistryError: when two plugins register one name of this
+            kind, naming both. In check mode such names are left out instead.
         """
-        return dict(sorted(self._all_tables()[kind].items()))
+        table = self._all_tables()[kind]
+        if not self.check_mode:
+            for name in sorted(self._clashes[kind]):
+                self._raise_if_clash(kind, name)
+        return dict(sorted(table.items()))
 
     # --- lookups ---------------------------------------------------------
 
