@@ -122,7 +122,7 @@ def test_example_grid_runs_installed_plugins(example_env, tmp_path):
 
     assert result.returncode == 0, result.output
     records = cell_records(runs)
-    methods = sorted((record["config"]["method"], record["config"]["method_options"].get("keep_fraction")) for record in records)
-    assert methods == [("aux_conf", None), ("confident", None), ("confident", 0.3), ("naive", None)]
+    methods = sorted((record["config"]["method"], json.dumps(record["config"]["method_options"])) for record in records)
+    assert methods == [("aux_conf", "{}"), ("confident", "{}"), ("confident", '{"keep_fraction": 0.3}'), ("naive", "{}")]
     for record in records:
         assert record["plugins"]["task"]["distribution"] == "w2s-bench-example"
