@@ -123,6 +123,6 @@ def test_example_grid_runs_installed_plugins(example_env, tmp_path):
     assert result.returncode == 0, result.output
     records = cell_records(runs)
     methods = sorted((record["config"]["method"], json.dumps(record["config"]["method_options"])) for record in records)
-    assert methods == [("aux_conf", "{}"), ("confident", "{}"), ("confident", '{"keep_fraction": 0.3}'), ("naive", "{}")]
+    assert methods == [("aux_conf", "{}"), ("confident", '{"keep_fraction": 0.3}'), ("confident", "{}"), ("naive", "{}")]
     for record in records:
         assert record["plugins"]["task"]["distribution"] == "w2s-bench-example"
