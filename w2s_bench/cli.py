@@ -223,6 +223,11 @@ def models_fetch(names: tuple[str, ...]) -> None:
         click.echo(f"{name}: {'fetched into' if downloaded else 'already present and verified in'} {folder}")
 
 
+from w2s_bench.plugin_commands import plugins_group  # noqa: E402  (imports click only)
+
+cli.add_command(plugins_group)
+
+
 def main() -> None:
     cli(prog_name="w2s-bench")
 

@@ -353,13 +353,17 @@ class Pipeline:
         )
         return CellResult(cell, weak_accuracy, ceiling_accuracy, student_accuracy, metrics["pgr"], metrics["student_weak_agreement"], record)
 
-    def plugin_versions(self, cell: CellConfig) -> dict[str, str]:
-        """Return the plugin (and distribution version) behind each part of the cell."""
+    def plugin_versions(self, cell: CellConfig) -> dict[str, dict[str, str | None]]:
+        """Return the plugin, distribution and version behind each part of the cell.
+
+        Models resolved by ``w2s_bench_resolve_model`` (hub ids, local folders)
+        are recorded under the plugin that resolved them.
+        """
         parts = {"task": ("task", cell.task), "method": ("method", cell.method), "weak": ("model", cell.weak), "strong": ("model", cell.strong)}
         versions = {}
         for label, (kind, name) in parts.items():
             registered = self.registry.provider(kind, name)
-            versions[label] = registered.provider if registered else "resolved at run time"
+            versions[label] = registered.as_record() if registered else {"plugin": None, "distribution": None, "version": None}
         return versions
 
 

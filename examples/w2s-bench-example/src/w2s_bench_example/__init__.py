@@ -1,0 +1,1 @@
+"""Example w2s-bench plugins: one method, one task and one model."""

@@ -1,0 +1,1 @@
+"""Deliberately broken plugins, one contract violation each, and one valid plugin."""
