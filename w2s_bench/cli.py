@@ -210,6 +210,11 @@ def models_fetch(names: tuple[str, ...]) -> None:
         click.echo(f"{name}: {'fetched into' if downloaded else 'already present and verified in'} {folder}")
 
 
+from w2s_bench.task_info import tasks_group  # noqa: E402
+
+cli.add_command(tasks_group)
+
+
 def main() -> None:
     cli(prog_name="w2s-bench")
 
