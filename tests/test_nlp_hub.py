@@ -12,7 +12,7 @@ from w2s_bench.registry import default_registry
 from w2s_bench.tasks.nlp.binary import Candidate, MultipleChoice
 from w2s_bench.tasks.nlp.hub import HUB_TASKS, HUB_TASKS_BY_NAME, format_rows, hub_task_data
 
-#: The paper's tasks plus Amazon polarity and Anthropic HH.
+#: The tasks of Burns et al. (2023) plus Amazon polarity and Anthropic HH.
 PAPER_TASKS = {
     "boolq", "cosmos_qa", "dream", "ethics_justice", "ethics_deontology", "ethics_virtue", "ethics_utilitarianism",
     "anli_r2", "cola", "sst2", "hellaswag", "mc_taco", "openbookqa", "paws", "quail", "piqa", "quartz_hub", "sciq",

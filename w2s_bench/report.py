@@ -103,7 +103,7 @@ def render(task: str, rows: list[LeaderboardRow]) -> str:
 
 
 def pgr_cell(row: LeaderboardRow, value: float | None) -> str:
-    """The PGR column: the value, or a within-noise mark with the gap and its standard error."""
+    """Format the PGR column: the value, or a within-noise mark with the gap and its standard error."""
     weak, ceiling = statistics.fmean(row.weak_accuracy), statistics.fmean(row.ceiling_accuracy)
     if value is not None and row.num_test and gap_within_noise(weak, ceiling, row.num_test):
         error = gap_standard_error(weak, ceiling, row.num_test)

@@ -84,7 +84,7 @@ def balance(candidates: list[Candidate], rng: random.Random) -> list[Candidate]:
 
 
 def split_by_group(candidates: list[Candidate], test_size: int, rng: random.Random) -> tuple[list[Candidate], list[Candidate]]:
-    """Move whole groups into the test split until it holds ``test_size`` texts.
+    """Move whole groups into the test split until it contains ``test_size`` texts.
 
     A group joins the test split only while neither class would exceed half of
     ``test_size``, so the test split is balanced whenever groups are small.
@@ -113,7 +113,7 @@ def split_by_group(candidates: list[Candidate], test_size: int, rng: random.Rand
 
 
 def sample_balanced(candidates: list[Candidate], size: int, rng: random.Random) -> list[Candidate]:
-    """A class-balanced random subset of at most ``size`` texts."""
+    """Return a class-balanced random subset of at most ``size`` texts."""
     if len(candidates) <= size:
         return candidates
     by_label = {label: [c for c in candidates if c.label == label] for label in (0, 1)}

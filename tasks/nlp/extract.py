@@ -32,7 +32,7 @@ def json_lines(raw: bytes) -> list[dict]:
 
 
 def last_message(row: dict) -> str:
-    """The user message of an ``evals`` sample (its ``input`` is a chat)."""
+    """Return the user message of an ``evals`` sample, whose ``input`` is a chat."""
     return row["input"][-1]["content"]
 
 
@@ -109,7 +109,7 @@ def bigbench_examples(raw: bytes) -> list[dict]:
 
 
 def chosen_target(example: dict) -> str:
-    """The one target whose score is 1; raises if there is not exactly one."""
+    """Return the one target whose score is 1; raise if there is not exactly one."""
     chosen = [name for name, score in example["target_scores"].items() if score == 1]
     if len(chosen) != 1:
         raise SourceFormatError(f"expected one target scored 1, got {example['target_scores']}")
@@ -117,7 +117,7 @@ def chosen_target(example: dict) -> str:
 
 
 def bigbench_binary(positive: str, negative: str, group_of=None):
-    """An extractor for a BIG-bench task whose targets include ``positive`` and ``negative``.
+    """Build an extractor for a BIG-bench task whose targets include ``positive`` and ``negative``.
 
     Examples whose chosen target is neither (VitaminC's "Neither") are dropped.
     ``group_of(text)`` names the group; by default each text is its own group.
@@ -138,12 +138,12 @@ def bigbench_binary(positive: str, negative: str, group_of=None):
 
 
 def vitaminc_claim(text: str) -> str:
-    """Contrastive VitaminC pairs share a claim, so the claim is the group."""
+    """Return the claim, the group, since contrastive VitaminC pairs share a claim."""
     return text.rsplit("\nClaim:", 1)[-1].strip()
 
 
 def winograd_sentence(text: str) -> str:
-    """All explanations of one Winograd sentence form a group."""
+    """Return the Winograd sentence, the group shared by all its explanations."""
     return text.split(" The '", 1)[0]
 
 

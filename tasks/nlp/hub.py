@@ -1,4 +1,4 @@
-"""The paper's NLP tasks that exist only on the Hugging Face hub.
+"""The NLP tasks of Burns et al. (2023) that exist only on the Hugging Face hub.
 
 Each task names a hub dataset, the splits used for training and testing and a
 formatter that turns one dataset row into a binary :class:`Candidate` or a
@@ -112,7 +112,7 @@ def format_ethics_virtue(row: Row) -> Candidate:
 
 
 def format_ethics_utilitarianism(row: Row) -> Candidate:
-    """The source pairs a scenario with a less pleasant variant; the label says which comes first.
+    """The source pairs a scenario with a less pleasant variant; the label tells which comes first.
 
     The order comes from a hash of the pair, so the label is fixed per row
     and the two orders are equally common.
@@ -213,7 +213,7 @@ def format_amazon_polarity(row: Row) -> Candidate:
 
 
 def format_anthropic_hh(row: Row) -> MultipleChoice:
-    """The chosen reply is the correct answer, the rejected one the distractor."""
+    """Make the chosen reply the correct choice and the rejected reply the distractor."""
     return MultipleChoice(normalise_space(row["chosen"]), "", row["chosen"].strip(), (row["rejected"].strip(),))
 
 
@@ -222,7 +222,8 @@ def format_anthropic_hh(row: Row) -> MultipleChoice:
 ETHICS_LICENCE = "MIT (ETHICS, Hendrycks et al.)"
 
 # NOTE: hub ids, configs and revisions follow the dataset pages as known when
-# this table was written; they cannot be checked on a machine without the hub.
+# this table was written. They were never loaded, because this machine has no
+# access to the hub.
 HUB_TASKS = (
     HubTask("boolq", "google/boolq", None, "train", "validation", format_boolq,
             "yes/no questions about a Wikipedia passage", "CC-BY-SA-3.0", "strategyqa"),
@@ -292,7 +293,7 @@ def hub_unreachable_message(task: HubTask, reason: str) -> str:
 
 
 def hub_host_resolves() -> bool:
-    """Whether the hub's host name resolves; without it every download would only retry."""
+    """Return whether the hub's host name resolves, since without it every download only retries."""
     host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
     try:
         socket.getaddrinfo(host, 443)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-#: Where downloaded source packages are kept between builds.
+#: Folder that keeps downloaded source packages between builds.
 DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "w2s-bench" / "nlp-sources"
 
 

@@ -10,7 +10,7 @@ column and a label column. Options follow a ``?`` like a URL query, e.g.
 - ``positive``: the class name that becomes label 1 when labels are names.
 
 Labels are 0/1 or exactly two class names (sorted, the second is label 1,
-unless ``positive`` says otherwise). Every problem raises a
+unless ``positive`` names the other). Every problem raises a
 :class:`~w2s_bench.errors.DataError` naming the file, the line and the field.
 """
 
@@ -31,7 +31,7 @@ PREFIX = "file:"
 OPTIONS = ("text", "label", "split", "positive")
 SPLITS = ("train", "test")
 
-#: Fewest rows a file may have: enough for a test split of at least 4 and two
+#: Minimum rows a file must have, enough for a test split of at least 4 and two
 #: training halves of at least 8 each.
 MIN_ROWS = 20
 MIN_TEST = 4
@@ -85,7 +85,7 @@ def decode_line(path: Path, line_number: int, raw: bytes) -> str:
 
 
 def field_value(path: Path, line: int, row: dict, column: str, required: bool = True) -> str | None:
-    """The field as a string, rejecting types that cannot be a text or a label."""
+    """Return the field as a string; raise for types that cannot be a text or a label."""
     if column not in row or row[column] is None:
         if required:
             raise DataError(f"{path}:{line}: field {column!r} is missing")
