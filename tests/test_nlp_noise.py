@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 from w2s_bench.report import write_leaderboards
@@ -26,7 +27,7 @@ def save_cell(store: RunStore, task: str, weak: float, ceiling: float, student: 
     config = {"task": task, "method": "naive", "method_options": {}, "weak": "w", "strong": "s", "mode": "probe",
               "seed": 0, "max_train": None, "max_test": None, "train": {}}
     metrics = {"weak_accuracy": weak, "ceiling_accuracy": ceiling, "student_accuracy": student, "num_test": num_test}
-    store.save("cells", f"key-{task}", config, metrics)
+    store.save("cells", hashlib.sha256(task.encode()).hexdigest(), config, metrics)
 
 
 def test_leaderboard_marks_noise(tmp_path):
@@ -40,3 +41,11 @@ def test_leaderboard_marks_noise(tmp_path):
     assert "within noise (gap +0.020, SE 0.032)" in written["noisy"]
     assert "3.000" not in written["noisy"]
     assert "undefined (ceiling ≤ weak)" in written["inverted"]
+
+
+def test_file_task_leaderboard_name(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    save_cell(store, "file:data/my reviews.jsonl?text=body", 0.70, 0.80, 0.76, 1000)
+    (path,) = write_leaderboards(store, tmp_path / "boards")
+    assert path.parent == tmp_path / "boards"
+    assert path.name == "file_data_my_reviews.jsonl_text_body.md"

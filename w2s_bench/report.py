@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -111,11 +112,16 @@ def pgr_cell(row: LeaderboardRow, value: float | None) -> str:
     return format_pgr(value)
 
 
+def leaderboard_stem(task: str) -> str:
+    """Turn a task name into a file name; ``file:data/x.jsonl`` would otherwise make folders."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", task).strip("_") or "task"
+
+
 def write_leaderboards(store: RunStore, out_dir: Path) -> list[Path]:
     """Write ``<out_dir>/<task>.md`` for every task with results; return the paths."""
     written = []
     for task, rows in sorted(collect_rows(store).items()):
-        path = out_dir / f"{task}.md"
+        path = out_dir / f"{leaderboard_stem(task)}.md"
         atomic_write_bytes(path, render(task, rows).encode("utf-8"))
         written.append(path)
     return written

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlparse
 
-from w2s_bench.data import Example, TaskData
+from w2s_bench.data import Example, TaskData, example_id
 from w2s_bench.errors import DataError
 from w2s_bench.tasks.nlp.binary import (
     Candidate, MultipleChoice, balance, binary_from_choices, deduplicate, normalise_space,
@@ -332,8 +332,6 @@ def format_rows(task: HubTask, rows: list[Row], rng: random.Random) -> list[Cand
 
 
 def to_examples(candidates: list[Candidate], rng: random.Random) -> list[Example]:
-    from w2s_bench.data import example_id
-
     examples = [Example(example_id(c.text), (c.text,), c.label) for c in candidates]
     rng.shuffle(examples)
     return examples
