@@ -284,10 +284,10 @@ HUB_TASKS_BY_NAME = {task.name: task for task in HUB_TASKS}
 # --- loading -----------------------------------------------------------------
 
 
-def hub_unreachable_message(task: HubTask, reason: str) -> str:
+def hub_unreachable_message(task: HubTask, reason: str, failure: str = "could not be reached") -> str:
     dataset = task.path + (f" ({task.config})" if task.config else "")
     return (
-        f"task {task.name!r} needs the Hugging Face hub (dataset {dataset}), which could not be reached: {reason}; "
+        f"task {task.name!r} needs the Hugging Face hub (dataset {dataset}), which {failure}: {reason}; "
         f"the closest offline task is {task.closest_offline!r}"
     )
 
@@ -310,12 +310,17 @@ def load_hub_split(task: HubTask, split: str) -> Any:
             task, "the host name does not resolve (set HF_HUB_OFFLINE=1 to use a copy in the local datasets cache)"))
 
     import datasets
+    import datasets.exceptions
 
     try:
         return datasets.load_dataset(task.path, task.config, split=split, revision=task.revision)
-    except (ConnectionError, OSError, FileNotFoundError, ValueError, RuntimeError) as error:
+    except OSError as error:
+        # ConnectionError and the hub client's HTTP and not-found errors are OSErrors
         reason = " ".join(str(error).split()) or type(error).__name__
         raise DataError(hub_unreachable_message(task, f"{type(error).__name__}: {reason}")) from None
+    except (ValueError, RuntimeError, datasets.exceptions.DatasetsError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DataError(hub_unreachable_message(task, f"{type(error).__name__}: {reason}", "failed to load")) from None
 
 
 def format_rows(task: HubTask, rows: list[Row], rng: random.Random) -> list[Candidate]:
