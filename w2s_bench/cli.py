@@ -227,6 +227,10 @@ from w2s_bench.plugin_commands import plugins_group  # noqa: E402  (imports clic
 
 cli.add_command(plugins_group)
 
+from w2s_bench.task_info import tasks_group  # noqa: E402
+
+cli.add_command(tasks_group)
+
 
 def main() -> None:
     cli(prog_name="w2s-bench")

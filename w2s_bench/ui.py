@@ -11,6 +11,7 @@ from rich.table import Table
 
 from w2s_bench.metrics import format_pgr
 from w2s_bench.progress import Advance, Progress
+from w2s_bench.significance import gap_within_noise
 
 
 class RichProgress(Progress):
@@ -43,6 +44,14 @@ def results_table(results: list) -> Table:
         table.add_row(
             cell.task, cell.method, f"{cell.weak} → {cell.strong}", str(cell.seed),
             f"{result.weak_accuracy:.3f}", f"{result.ceiling_accuracy:.3f}", f"{result.student_accuracy:.3f}",
-            format_pgr(result.pgr), f"{result.student_weak_agreement:.3f}",
+            pgr_text(result), f"{result.student_weak_agreement:.3f}",
         )
     return table
+
+
+def pgr_text(result) -> str:
+    """PGR, or "within noise" when the ceiling-weak gap is within two standard errors."""
+    num_test = result.record.metrics.get("num_test", 0)
+    if result.pgr is not None and num_test and gap_within_noise(result.weak_accuracy, result.ceiling_accuracy, num_test):
+        return "within noise"
+    return format_pgr(result.pgr)

@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from w2s_bench.data import Example, TaskData
+from w2s_bench.data import Example, TaskData, example_id
 from w2s_bench.errors import DataError
 
 SPLITS = ("train", "test")
@@ -50,6 +50,10 @@ def parse_binary_line(path: Path, line_number: int, line: str) -> tuple[str, Exa
     identifier = row.get("id")
     if not isinstance(identifier, str) or not identifier:
         raise DataError(f"{where}: field 'id' is missing or not a string")
+    # Ids are the hash of the text, so a repeated id is a repeated text, in
+    # either split.
+    if identifier != example_id(text):
+        raise DataError(f"{where}: field 'id' is {identifier!r} but the hash of the text is {example_id(text)!r}")
     return split, Example(identifier, (text,), int(label))
 
 
