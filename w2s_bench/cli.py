@@ -210,6 +210,11 @@ def models_fetch(names: tuple[str, ...]) -> None:
         click.echo(f"{name}: {'fetched into' if downloaded else 'already present and verified in'} {folder}")
 
 
+from w2s_bench.grid.command import grid_command  # noqa: E402 - registered after the group exists
+
+cli.add_command(grid_command)
+
+
 def main() -> None:
     cli(prog_name="w2s-bench")
 
