@@ -26,8 +26,8 @@ from w2s_bench.store import Record, RunStore, atomic_write_bytes
 logger = logging.getLogger(__name__)
 
 FORMATS = ("markdown", "csv", "json")
-#: Cell config fields that name the row; any other field (one a plugin adds
-#: to cells) is shown in the method label so distinct cells never merge.
+#: Cell config fields that name the row. Any other field (one that a plugin
+#: adds to cells) is shown in the method label, so distinct cells never merge.
 ROW_FIELDS = ("task", "method", "method_options", "weak", "strong", "seed", "mode", "max_train", "max_test", "train")
 UNKNOWN_KIND = "other"
 
@@ -160,7 +160,7 @@ def row_key(config: dict[str, Any]) -> str:
 
 
 def task_kinds(tasks: Iterable[str], registry: Any = None) -> dict[str, str]:
-    """The registered kind of each task ("nlp", "chess", ...), or ``other`` when unknown."""
+    """Look up the registered kind of each task ("nlp", "chess", ...); ``other`` when unregistered."""
     if registry is None:
         from w2s_bench.registry import default_registry
 
@@ -183,7 +183,7 @@ def new_row(config: dict[str, Any]) -> LeaderboardRow:
 
 
 def collect_all_rows(store: RunStore, registry: Any = None) -> list[LeaderboardRow]:
-    """Every leaderboard row of the store: finished cells, and failures without a finished record."""
+    """Collect every leaderboard row of the store: finished cells, and failures without a finished record."""
     rows: dict[str, LeaderboardRow] = {}
 
     for record in store.records("cells"):
@@ -272,7 +272,7 @@ def overview(rows: list[LeaderboardRow]) -> list[OverviewEntry]:
 
 
 def relative_link(target: Path, out_dir: Path) -> str:
-    """A link from a page in ``out_dir`` to ``target``, with forward slashes."""
+    """Return a link from a page in ``out_dir`` to ``target``, with forward slashes."""
     return Path(os.path.relpath(target.resolve(), out_dir.resolve())).as_posix()
 
 

@@ -27,7 +27,7 @@ STATISTICS_NOTE = (
 
 
 def slug(name: str) -> str:
-    """A file-name-safe form of a task or model name."""
+    """Make a file-name-safe form of a task or model name."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "task"
 
 
@@ -112,7 +112,7 @@ def optimiser_text(train: dict[str, Any]) -> str:
 
 
 def setup_lines(rows: list[LeaderboardRow]) -> list[str]:
-    """The facts a reader needs to reproduce the page: models, data, seeds, mode, versions, date."""
+    """List the facts a reader needs to reproduce the page: models, data, seeds, mode, versions, date."""
     results = [result for row in rows for result in row.results]
     pairs = list(dict.fromkeys(f"{row.weak} → {row.strong}" for row in rows))
     sizes = sorted({(result.num_train, result.num_test) for result in results})
@@ -120,7 +120,9 @@ def setup_lines(rows: list[LeaderboardRow]) -> list[str]:
     seeds = sorted({seed for row in rows for seed in row.seeds} | {failure.seed for row in rows for failure in row.failures})
     versions = sorted({", ".join(f"{name} {value}" for name, value in sorted(result.versions.items())) for result in results})
     dates = sorted({result.date for result in results} | {failure.date for row in rows for failure in row.failures})
-    date = dates[-1] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}" if dates else "—"
+    date = "—"
+    if dates:
+        date = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
 
     facts = [
         ("Task kind", rows[0].kind),

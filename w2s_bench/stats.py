@@ -80,7 +80,7 @@ def bootstrap_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> tup
 
 
 def exact_bootstrap_means(values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Every distinct resample's mean and its probability under resampling with replacement."""
+    """Enumerate every distinct resample: its mean and its probability under resampling with replacement."""
     n = len(values)
     means, weights = [], []
 
@@ -101,11 +101,11 @@ def monte_carlo_bootstrap_means(values: Sequence[float]) -> tuple[np.ndarray, np
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, quantile: float) -> float:
-    """The smallest value whose cumulative weight reaches ``quantile``."""
+    """Return the smallest value whose cumulative weight reaches ``quantile``."""
     order = np.argsort(values, kind="stable")
     cumulative = np.cumsum(weights[order])
     # 1e-12 absorbs rounding in the running sum, so a quantile that equals a
-    # cumulative weight exactly (1/27 + ... ) selects that value, not the next
+    # cumulative weight exactly selects that value, not the next one
     position = int(np.searchsorted(cumulative, quantile - 1e-12, side="left"))
     return float(values[order][min(position, len(values) - 1)])
 

@@ -36,7 +36,7 @@ def thread_budget_total() -> int:
 
 
 def threads_per_worker(jobs: int) -> int:
-    """Each of ``jobs`` workers' share of the thread budget, at least 1."""
+    """Return each of ``jobs`` workers' share of the thread budget, at least 1."""
     return max(1, thread_budget_total() // jobs)
 
 

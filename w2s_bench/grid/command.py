@@ -117,7 +117,7 @@ def print_plan(name: str, cells: list, runs_dir: Path, registry, as_json: bool) 
 def execute(name: str, cells: list, runs_dir: Path, registry, jobs: int, fail_fast: bool, err_console):
     from w2s_bench.cli import console
     from w2s_bench.executors.local import LocalExecutor
-    from w2s_bench.grid.display import GridDisplay, summary_table
+    from w2s_bench.grid.display import GridDisplay, summary_line, summary_table
     from w2s_bench.grid.runner import run_grid
     from w2s_bench.pipeline import Pipeline
     from w2s_bench.store import RunStore
@@ -136,5 +136,6 @@ def execute(name: str, cells: list, runs_dir: Path, registry, jobs: int, fail_fa
         sys.exit(EXIT_INTERRUPTED)
 
     console(stderr=False).print(summary_table(grid_run))
+    click.echo(f"grid {name}: {summary_line(grid_run)}")
     err_console.print(f"records stored under {runs_dir}; run `w2s-bench report` to update the leaderboards")
     return grid_run

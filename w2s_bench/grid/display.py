@@ -1,4 +1,4 @@
-"""What a person watches during a grid: one progress display and a summary table."""
+"""Grid output for people: the live progress display and the tables of a dry run and a finished grid."""
 
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ class PhaseBars(Progress):
 
 
 def plan_table(plan: GridPlan) -> Table:
-    """The cells of a dry run, with each one's status."""
+    """Build the table of a dry run's cells, with each one's status."""
     table = Table(title="grid cells")
     for column in ("#", "task", "method", "weak → strong", "seed", "mode", "status"):
         table.add_column(column, justify="right" if column in ("#", "seed") else "left")
@@ -156,7 +156,11 @@ def plan_table(plan: GridPlan) -> Table:
     for planned in plan.cells:
         cell = planned.cell
         options = "".join(f" {key}={value}" for key, value in sorted(cell.method_options.items()))
-        status = "finished" if planned.finished else f"[red]error: {planned.error}[/red]" if planned.error else "to run"
+        status = "to run"
+        if planned.finished:
+            status = "finished"
+        elif planned.error:
+            status = f"[red]error: {planned.error}[/red]"
         table.add_row(str(planned.index), cell.task, cell.method + options, f"{cell.weak} → {cell.strong}", str(cell.seed), cell.mode, status)
     return table
 
@@ -172,8 +176,8 @@ def sharing_lines(plan: GridPlan) -> list[str]:
 
 
 def summary_table(grid_run: GridRun) -> Table:
-    """One row per cell: status, time and the cell's metrics."""
-    table = Table(title=f"grid {grid_run.name}: {summary_line(grid_run)}")
+    """Build a table with one row per cell: status, time and the cell's metrics."""
+    table = Table(title=f"grid {grid_run.name}")
     columns = ("task", "method", "weak → strong", "seed", "status", "time", "weak", "ceiling", "student", "PGR")
     for column in columns:
         table.add_column(column, justify="left" if column in ("task", "method", "weak → strong", "status") else "right")

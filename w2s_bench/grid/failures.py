@@ -2,7 +2,7 @@
 
 A failure record lives at ``<runs>/failures/<key>/record.json``, keyed by the
 cell's config alone (its phase keys may be unknown when planning failed). It
-holds the error, the traceback and the wall time. A later success of the same
+contains the error, the traceback and the wall time. A later success of the same
 cell removes it; the leaderboards show a failure only where no finished
 record of that cell exists.
 """

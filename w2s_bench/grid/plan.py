@@ -1,9 +1,9 @@
 """Planning a grid: which cells are finished, and which trainings the rest need.
 
 Every cell's steps are identified by the store keys the pipeline itself uses
-(:meth:`Pipeline.plan`), so a step shared by several cells (a weak model and
-its weak labels, a ceiling, a feature cache) is counted once, exactly as it
-is computed once when the grid runs.
+(:meth:`Pipeline.plan`). So a step shared by several cells (a weak model and
+its weak labels, a ceiling, a feature cache) is counted once, as it is
+computed once when the grid runs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from w2s_bench.pipeline import CellConfig, CellPlan, Pipeline
-from w2s_bench.store import RunStore
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +59,14 @@ class GridPlan:
         return sum(self.unshared.get(phase, 0) for phase in TRAINING_PHASES)
 
     def as_dict(self) -> dict:
-        """A JSON-ready form, as printed by ``w2s-bench grid --dry-run --json``."""
+        """Return a JSON-ready form, as printed by ``w2s-bench grid --dry-run --json``."""
         return {
             "cells": [
                 {
                     "index": planned.index, "task": planned.cell.task, "method": planned.cell.method,
                     "method_options": planned.cell.method_options, "weak": planned.cell.weak,
                     "strong": planned.cell.strong, "seed": planned.cell.seed, "mode": planned.cell.mode,
-                    "status": "finished" if planned.finished else "error" if planned.error else "pending",
+                    "status": cell_status(planned),
                     "key": planned.plan.key if planned.plan else None, "error": planned.error,
                 }
                 for planned in self.cells
@@ -80,6 +79,14 @@ class GridPlan:
             "unshared": {phase: self.unshared.get(phase, 0) for phase in STEP_PHASES},
             "unshared_trainings": self.unshared_trainings,
         }
+
+
+def cell_status(planned: PlannedCell) -> str:
+    if planned.finished:
+        return "finished"
+    if planned.error:
+        return "error"
+    return "pending"
 
 
 def plan_grid(cells: list[CellConfig], pipeline: Pipeline) -> GridPlan:
@@ -121,11 +128,7 @@ def plan_cell(index: int, cell: CellConfig, pipeline: Pipeline) -> PlannedCell:
 
 
 def describe_error(error: BaseException) -> str:
-    """One line: the exception type and its message."""
+    """Describe an exception in one line: its type and the first line of its message."""
     message = str(error).strip().splitlines()
     return f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
 
-
-def count_stored(store: RunStore) -> dict[str, int]:
-    """The number of valid records per step phase, for comparing a plan with a run."""
-    return {phase: sum(1 for _ in store.records(phase)) for phase in STEP_PHASES}

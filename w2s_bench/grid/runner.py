@@ -33,7 +33,7 @@ NOT_RUN = "not run"
 
 @dataclass
 class CellRun:
-    """What happened to one cell in this grid run."""
+    """The outcome of one cell in this grid run."""
 
     index: int
     cell: CellConfig

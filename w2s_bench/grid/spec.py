@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from w2s_bench.errors import RegistryError, UserError
 from w2s_bench.grid.toml_source import GridSpecError, TomlSource
 from w2s_bench.pipeline import MODES, CellConfig
 from w2s_bench.registry import Registry
-from w2s_bench.errors import RegistryError
+
+logger = logging.getLogger(__name__)
 
 #: Fields a task table may override.
 TASK_FIELDS = ("methods", "pairs", "ladders", "seeds", "mode", "max_train", "max_test", "epochs", "lr", "batch_size", "weight_decay")
@@ -247,9 +250,13 @@ class GridBuilder:
         for item in raw:
             entry = self.method_entry(item, where)
             try:
-                self.registry.method(entry.name)
-            except RegistryError as error:
+                # building the method checks its options; an error other than
+                # UserError is a plugin bug and fails only that method's cells
+                self.registry.method(entry.name).create(**entry.options)
+            except UserError as error:
                 raise self.fail(str(error), where, "methods", entry.name) from None
+            except Exception as error:  # noqa: BLE001
+                logger.debug("method %s cannot be built; its cells will fail: %s", entry.name, error)
             entries.append(entry)
 
         labels = [(entry.name, sorted(entry.options.items(), key=str), sorted(entry.cell_fields.items(), key=str)) for entry in entries]

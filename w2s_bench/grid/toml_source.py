@@ -73,7 +73,18 @@ class TomlSource:
             if value is None:
                 return number
             return self._line_with_value(lines, number, value) or number
-        return table_line
+        return table_line or self._inline_key_line(lines, key)
+
+    @staticmethod
+    def _inline_key_line(lines: list[str], key: str | None) -> int | None:
+        """Return the first line with ``key =`` anywhere, for fields inside inline tables."""
+        if key is None:
+            return None
+        pattern = re.compile(rf"(^|[{{,\s]){re.escape(key)}\s*=")
+        for number, line in enumerate(lines, start=1):
+            if pattern.search(line):
+                return number
+        return None
 
     @staticmethod
     def _line_with_value(lines: list[str], start: int, value: Any) -> int | None:
