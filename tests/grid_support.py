@@ -28,7 +28,8 @@ def write_grid(path: Path, body: str) -> Path:
 
 
 FLAKY_PLUGIN = '''
-"""A method plugin for tests: trains like naive, raises, or returns a NaN loss.
+"""A method plugin for tests: trains like naive, raises, returns a NaN loss,
+or ends its process at once (``die``).
 
 With W2S_TEST_PAUSE_FILE set, the first loss call in a process creates that
 file and then sleeps, so a test can kill the grid at a known point.
@@ -58,6 +59,8 @@ class FlakyMethod(Method):
         if pause_file:
             Path(pause_file).touch()
             time.sleep(600)
+        if self.behaviour == "die":
+            os._exit(3)
         if self.behaviour == "raise":
             raise RuntimeError("flaky method exploded on purpose")
         if self.behaviour == "nan":

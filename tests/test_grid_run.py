@@ -44,16 +44,10 @@ def test_dry_run_counts_match_trainings(tmp_path: Path) -> None:
         assert counts[phase] == needed, phase
     assert counts["cells"] == plan["cells_total"] == 12
 
-
-def test_dry_run_counts_only_new_work(tmp_path: Path) -> None:
-    runs = tmp_path / "runs"
-    first = write_grid(tmp_path / "first.toml", LADDER_GRID)
-    assert run_cli("grid", str(first), "--runs-dir", str(runs)).returncode == 0
+    # grown by a seed and a method option: only the new work is planned and run
     grown = write_grid(tmp_path / "grown.toml", LADDER_GRID.replace("seeds = [0, 1]", "seeds = [0, 1, 2]").replace(
         '"aux_conf"]', '"aux_conf", { name = "aux_conf", options = { alpha_max = 0.75 } }]'))
-
     plan = dry_run(grown, runs)
-    before = stored_counts(runs)
     result = run_cli("grid", str(grown), "--runs-dir", str(runs))
     after = stored_counts(runs)
 
@@ -63,7 +57,7 @@ def test_dry_run_counts_only_new_work(tmp_path: Path) -> None:
     assert plan["needed"] == {"weak": 2, "ceiling": 2, "student": 15, "features": 0}
     assert (plan["cells_finished"], plan["cells_pending"]) == (12, 15)
     for phase, needed in plan["needed"].items():
-        assert after[phase] - before[phase] == needed, phase
+        assert after[phase] - counts[phase] == needed, phase
     assert dry_run(grown, runs)["cells_pending"] == 0
     assert "12 finished before" in result.stdout
 
@@ -201,3 +195,21 @@ def test_fail_fast_starts_no_further_cell(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "0 done, 1 failed, 0 finished before, 1 not run" in result.stdout
     assert (stored_counts(runs)["cells"], stored_counts(runs)["failures"]) == (0, 1)
+
+
+def test_dead_worker_fails_only_its_cell(tmp_path: Path) -> None:
+    env = install_flaky_plugin(tmp_path / "plugin")
+    body = FAILING_GRID.replace('methods = ["naive", { name = "flaky", options = { behaviour = "raise" } }, { name = "flaky", options = { behaviour = "nan" } }]',
+                                'methods = ["naive", { name = "flaky", options = { behaviour = "die" } }]')
+    grid = write_grid(tmp_path / "dying.toml", body)
+    runs = tmp_path / "runs"
+
+    # both cells run at once; the pool breaks, each reruns alone, and only
+    # the cell whose worker dies alone is failed
+    result = run_cli("grid", str(grid), "--runs-dir", str(runs), "--jobs", "2", env=env)
+
+    assert result.returncode == 1
+    assert "1 done, 1 failed" in result.stdout
+    [failure] = [json.loads(path.read_text()) for path in (runs / "failures").glob("*/record.json")]
+    assert failure["config"]["method_options"] == {"behaviour": "die"}
+    assert failure["error"].startswith("WorkerDied: worker process exited unexpectedly")

@@ -104,37 +104,58 @@ class LocalExecutor(Executor):
 
     def _run_in_workers(self, jobs: Sequence[CellJob], on_start: StartCallback) -> Iterator[CellOutcome]:
         queue = deque(jobs)
+        # jobs that were running when a worker died: any of them may have
+        # killed it, so each reruns alone, and one that breaks the pool alone failed
+        suspects: deque[CellJob] = deque()
         in_flight: dict[Future, tuple[CellJob, float]] = {}
         pool = self._new_pool()
         try:
-            while queue or in_flight:
-                while queue and len(in_flight) < self.jobs and not self._stopped:
-                    job = queue.popleft()
-                    in_flight[pool.submit(run_job_in_worker, job)] = (job, time.monotonic())
-                    on_start(job)
+            while queue or suspects or in_flight:
+                if self._stopped and suspects:
+                    for job in suspects:
+                        yield worker_died(job, time.monotonic())
+                    suspects.clear()
+                self._submit(pool, queue, suspects, in_flight, on_start)
                 if not in_flight:
                     return
 
                 done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-                broken = False
+                broken: list[tuple[CellJob, float]] = []
                 for future in done:
                     job, started = in_flight.pop(future)
                     try:
                         yield future.result()
                     except BrokenProcessPool:
-                        broken = True
-                        yield worker_died(job, started)
+                        broken.append((job, started))
+                if not broken:
+                    continue
 
-                if broken:
-                    # every cell still in flight ran on the broken pool
-                    for future, (job, started) in list(in_flight.items()):
-                        future.cancel()
-                        yield worker_died(job, started)
-                    in_flight.clear()
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    pool = self._new_pool()
+                # every other job in flight ran on the same broken pool
+                broken += [in_flight.pop(future) for future in list(in_flight)]
+                if len(broken) == 1:
+                    yield worker_died(*broken[0])
+                else:
+                    logger.warning("a worker died while %d cells ran; rerunning each alone", len(broken))
+                    suspects.extend(job for job, _ in broken)
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = self._new_pool()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(self, pool: ProcessPoolExecutor, queue: deque, suspects: deque, in_flight: dict, on_start: StartCallback) -> None:
+        """Hand jobs to the pool: one suspect at a time when there are any, else up to ``jobs``."""
+        if self._stopped:
+            return
+        if suspects:
+            if not in_flight:
+                job = suspects.popleft()
+                in_flight[pool.submit(run_job_in_worker, job)] = (job, time.monotonic())
+                on_start(job)
+            return
+        while queue and len(in_flight) < self.jobs:
+            job = queue.popleft()
+            in_flight[pool.submit(run_job_in_worker, job)] = (job, time.monotonic())
+            on_start(job)
 
 
 def worker_died(job: CellJob, started: float) -> CellOutcome:

@@ -72,6 +72,8 @@ class GridDisplay(GridListener):
         self.grid_task = self.bar.add_task(self.describe(), total=self.to_run)
 
     def started(self, cell: PlannedCell) -> None:
+        if cell.index in self.running:  # started again after its worker died
+            self.bar.remove_task(self.running.pop(cell.index)[0])
         task_id = self.bar.add_task(f"  [cyan]{cell_label(cell.cell)}[/cyan]", total=None)
         self.running[cell.index] = (task_id, time.monotonic())
         self.refresh()
