@@ -267,3 +267,16 @@ def test_report_command_rejects_unknown_format(store: RunStore, tmp_path: Path) 
 
     assert result.returncode == 2
     assert "Invalid value for '--format'" in result.stderr
+
+
+def test_overview_leaves_out_noisy_gaps(tmp_path: Path, registry: Registry) -> None:
+    store = RunStore(tmp_path / "runs")
+    store_cell(store, "sentiment", "naive", 0, 0.60, 0.80, 0.70)
+    # PGR 0.5 is defined, but the gap 0.02 on 200 test examples is within noise
+    store_cell(store, "sarcasm", "naive", 0, 0.60, 0.62, 0.61, num_test=200)
+    rows = [row for rows in collect_rows(store, registry).values() for row in rows]
+
+    [entry] = [entry for entry in overview(rows) if entry.kind == "nlp"]
+
+    assert entry.median.median == pytest.approx(0.5)
+    assert (entry.median.tasks_used, entry.median.tasks_left_out) == (1, 1)

@@ -246,7 +246,9 @@ def overview(rows: list[LeaderboardRow]) -> list[OverviewEntry]:
     """Median PGR across tasks per method, task kind and setting; kind ``all`` pools every kind.
 
     A task with several rows for one method and setting (different data sizes
-    or optimiser settings) contributes the row with the most seeds.
+    or optimiser settings) contributes the row with the most seeds. A task
+    whose PGR is undefined, or whose ceiling − weak gap is within noise, is
+    left out of the median and counted.
     """
     chosen: dict[tuple, LeaderboardRow] = {}
     for row in rows:
@@ -263,9 +265,18 @@ def overview(rows: list[LeaderboardRow]) -> list[OverviewEntry]:
     entries = []
     for (setting, method, kind), group in sorted(grouped.items()):
         finished = [row for row in group if row.results]
-        median = median_pgr([row.pgr_mean for row in finished])
+        median = median_pgr([None if row.gap_within_noise else row.pgr_mean for row in finished])
         entries.append(OverviewEntry(setting, method, kind, median, tuple(group)))
     return entries
+
+
+def setting_order(entries: list[OverviewEntry]) -> list[tuple[str, str, str]]:
+    """Settings with the most tasks in their medians first, then by name."""
+    used: dict[tuple, int] = defaultdict(int)
+    for entry in entries:
+        if entry.kind == "all":
+            used[entry.setting] = max(used[entry.setting], entry.median.tasks_used)
+    return sorted({entry.setting for entry in entries}, key=lambda setting: (-used[setting], setting))
 
 
 # --- writing -------------------------------------------------------------

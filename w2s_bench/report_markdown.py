@@ -9,7 +9,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from w2s_bench.report import LeaderboardRow, OverviewEntry, overview, relative_link
+from w2s_bench.report import LeaderboardRow, OverviewEntry, overview, relative_link, setting_order
 from w2s_bench.stats import CONFIDENCE, NOISE_STANDARD_ERRORS, Summary
 from w2s_bench.store import RunStore, atomic_write_bytes
 
@@ -218,7 +218,9 @@ def median_text(entry: OverviewEntry | None, best: bool) -> str:
         return "—"
     median = entry.median
     if median.median is None:
-        return "failed" if all(not row.results for row in entry.rows) else f"undefined ({median.tasks_left_out} tasks left out)"
+        if all(not row.results for row in entry.rows):
+            return "failed"
+        return f"— ({median.tasks_left_out} left out)"
     value = f"**{median.median:.3f}**" if best else f"{median.median:.3f}"
     text = f"{value} ({median.tasks_used} task{'s' if median.tasks_used != 1 else ''}"
     if median.tasks_left_out:
@@ -280,16 +282,17 @@ def render_overview(rows: list[LeaderboardRow], overview_plots: dict[tuple, str]
         "# Leaderboards", "", GENERATED, f"Newest record: {dates[-1] if dates else '—'}.", "",
         "Median PGR across tasks per method and task kind, as Burns et al. (2023) summarise their results. "
         "A task's PGR is the mean over seeds of PGR per seed (see the task pages for intervals and every seed). "
-        "Tasks with no defined PGR (no seed has a ceiling above its weak model) are left out of the median and counted. "
+        "Tasks with no defined PGR, or whose ceiling − weak gap is within noise (at most "
+        f"{NOISE_STANDARD_ERRORS:g} standard errors of the test accuracies), are left out of the median and counted. "
         "**Bold** marks the best method in each column.", "",
     ]
 
     by_setting: dict[tuple, list[OverviewEntry]] = defaultdict(list)
     for entry in entries:
         by_setting[entry.setting].append(entry)
-    for setting, setting_entries in sorted(by_setting.items()):
+    for setting in setting_order(entries):
         weak, strong, mode = setting
-        lines += [f"## {weak} → {strong}, {mode}", "", overview_matrix(setting_entries), ""]
+        lines += [f"## {weak} → {strong}, {mode}", "", overview_matrix(by_setting[setting]), ""]
         if setting in overview_plots:
             lines += [f"![PGR per method and task, {weak} → {strong}, {mode}]({overview_plots[setting]})", ""]
 

@@ -4,7 +4,8 @@
   per weak model and method, the weak model's accuracy dashed, y = x dotted
   (Burns et al. 2023 plot their results this way);
 * PGR: bars per method with 95 % bootstrap confidence intervals, per task
-  and, in the overview, per model pair across tasks;
+  and, in the overview, per model pair across tasks. Rows whose ceiling −
+  weak gap is within noise get a label instead of a bar;
 * ladder: accuracy at each step of a ladder, for cell records that store one.
 
 A ladder is read from a cell record's ``metrics["ladder"]``: a list of
@@ -98,7 +99,7 @@ def accuracy_figure(task: str, rows: list[LeaderboardRow]) -> bytes | None:
         axes.set_xlabel("strong ceiling test accuracy")
         axes.set_ylabel("student test accuracy")
         axes.set_title(f"{task} ({mode}); dashed: weak model accuracy", fontsize=9)
-        axes.legend(fontsize=7, loc="lower right")
+        axes.legend(fontsize=7, loc="upper left")
         axes.grid(alpha=0.3)
     return png_bytes(figure)
 
@@ -117,8 +118,15 @@ def draw_pgr_bars(axes: Any, groups: list[str], methods: list[str], rows_at: dic
             label = method if group_index == 0 else None
             color = COLORS[method_index % len(COLORS)]
             summary = row.pgr.summary if row is not None else None
+            if row is not None and row.gap_within_noise:
+                # a PGR over a gap within noise is noise, and would set the scale
+                summary = None
             if summary is None:
-                text = "failed" if row is not None and not row.results else "n/a"
+                text = "n/a"
+                if row is not None and not row.results:
+                    text = "failed"
+                elif row is not None and row.gap_within_noise:
+                    text = "gap within noise"
                 axes.bar(x, 0.0, width, color=color, label=label)
                 axes.annotate(text, (x, 0.0), ha="center", va="bottom", fontsize=7, rotation=90)
                 continue
