@@ -104,8 +104,8 @@ class LocalExecutor(Executor):
 
     def _run_in_workers(self, jobs: Sequence[CellJob], on_start: StartCallback) -> Iterator[CellOutcome]:
         queue = deque(jobs)
-        # jobs that were running when a worker died: any of them may have
-        # killed it, so each reruns alone, and one that breaks the pool alone failed
+        # Any job running when a worker died may have killed it. Each reruns
+        # alone, and a job that breaks the pool while alone is recorded as failed.
         suspects: deque[CellJob] = deque()
         in_flight: dict[Future, tuple[CellJob, float]] = {}
         pool = self._new_pool()
