@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # on a GPU machine, set TORCH_SPEC to the CUDA build you want.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install demo test bench clean-runs
+.PHONY: install demo test bench leaderboards clean-runs
 
 $(BIN)/w2s-bench: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Run the default grid (resuming if it was stopped) and regenerate leaderboards/.
+leaderboards: install
+	$(BIN)/w2s-bench models fetch
+	$(BIN)/w2s-bench grid grids/default.toml --report
 
 clean-runs:
 	rm -rf runs

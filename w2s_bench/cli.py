@@ -192,15 +192,19 @@ def run(task: str, method: str, weak: str, strong: str, seeds: str, mode: str, r
 @cli.command()
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS_DIR, show_default=True, help="Run store folder to read.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=DEFAULT_LEADERBOARDS_DIR, show_default=True,
-              help="Folder for the markdown leaderboards.")
-def report(runs_dir: Path, out_dir: Path) -> None:
-    """Write one markdown leaderboard per task from the stored results."""
-    from w2s_bench.report import write_leaderboards
+              help="Folder for the leaderboards.")
+@click.option("--format", "formats", type=click.Choice(["markdown", "csv", "json"]), multiple=True,
+              help="Output format, repeatable: markdown writes README.md, one page per task and PNG plots; "
+                   "csv and json write leaderboard.csv / leaderboard.json. Default: markdown.")
+@click.option("--no-plots", is_flag=True, help="Write markdown without the PNG plots.")
+def report(runs_dir: Path, out_dir: Path, formats: tuple[str, ...], no_plots: bool) -> None:
+    """Write the leaderboards from the stored results: an overview and one page per task."""
+    from w2s_bench.report import write_report
     from w2s_bench.store import RunStore
 
     if not runs_dir.is_dir():
         raise UserError(f"runs folder {runs_dir} not found; run `w2s-bench run` first or pass --runs-dir")
-    written = write_leaderboards(RunStore(runs_dir), out_dir)
+    written = write_report(RunStore(runs_dir), out_dir, formats or ("markdown",), plots=not no_plots)
     if not written:
         raise UserError(f"no finished cells in {runs_dir}; run `w2s-bench run` first")
     for path in written:
@@ -230,6 +234,10 @@ cli.add_command(plugins_group)
 from w2s_bench.task_info import tasks_group  # noqa: E402
 
 cli.add_command(tasks_group)
+
+from w2s_bench.grid.command import grid_command  # noqa: E402 - registered after the group exists
+
+cli.add_command(grid_command)
 
 
 def main() -> None:

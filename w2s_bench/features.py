@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -26,6 +26,12 @@ def texts_digest(texts: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+def features_config(fingerprint: str, texts: Sequence[str]) -> tuple[dict[str, Any], str]:
+    """Return the store config and key of one model's features on ``texts``."""
+    config = {"model": fingerprint, "texts": texts_digest(texts), "count": len(texts)}
+    return config, content_key(config)
+
+
 def cached_features(
     store: RunStore,
     backbone: Backbone,
@@ -35,8 +41,7 @@ def cached_features(
     progress: Progress = SILENT,
 ) -> torch.Tensor:
     """Return ``[len(texts), hidden]`` features, from the store when present."""
-    config = {"model": backbone.fingerprint, "texts": texts_digest(texts), "count": len(texts)}
-    key = content_key(config)
+    config, key = features_config(backbone.fingerprint, texts)
 
     record = store.load("features", key)
     if record is not None:

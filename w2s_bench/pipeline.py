@@ -18,7 +18,7 @@ import torch
 from w2s_bench import __version__
 from w2s_bench.data import Split, TaskData, labels_of, split_halves
 from w2s_bench.errors import UserError
-from w2s_bench.features import cached_features
+from w2s_bench.features import cached_features, features_config
 from w2s_bench.losses import ground_truth_loss
 from w2s_bench.metrics import accuracy, agreement, pgr
 from w2s_bench.progress import SILENT, Progress
@@ -240,8 +240,7 @@ class Pipeline:
 
     def weak_phase(self, cell: CellConfig, data: TaskData, split: Split) -> Record:
         """Train the weak model on half 1 with ground truth; store weak labels on half 2."""
-        config = self._model_phase_config(cell, data, cell.weak)
-        config["trained_on"] = "half1:ground_truth"
+        config = self.weak_config(cell, data)
 
         def compute() -> tuple[dict, dict]:
             half1 = torch.from_numpy(split.half1)
@@ -263,8 +262,7 @@ class Pipeline:
 
     def ceiling_phase(self, cell: CellConfig, data: TaskData, split: Split) -> Record:
         """Train the strong model on half 2 with ground truth."""
-        config = self._model_phase_config(cell, data, cell.strong)
-        config["trained_on"] = "half2:ground_truth"
+        config = self.ceiling_config(cell, data)
 
         def compute() -> tuple[dict, dict]:
             half2 = torch.from_numpy(split.half2)
@@ -280,8 +278,7 @@ class Pipeline:
     def student_phase(self, cell: CellConfig, data: TaskData, split: Split, weak: Record) -> Record:
         """Train the strong model on half 2 with the weak labels, using the method."""
         method = self.registry.method(cell.method).create(**cell.method_options)
-        config = self._model_phase_config(cell, data, cell.strong)
-        config.update(trained_on="half2:weak_labels", weak_phase=weak.data["key"], method=method.config())
+        config = self.student_config(cell, data, weak.data["key"], method)
 
         def compute() -> tuple[dict, dict]:
             half2 = torch.from_numpy(split.half2)
@@ -298,6 +295,23 @@ class Pipeline:
             return metrics, {PREDICTIONS_FILE: {"test": test_probs}}
 
         return self._phase("student", config, compute)
+
+    # --- phase configs: everything that enters a phase's store key ---------
+
+    def weak_config(self, cell: CellConfig, data: TaskData) -> dict[str, Any]:
+        config = self._model_phase_config(cell, data, cell.weak)
+        config["trained_on"] = "half1:ground_truth"
+        return config
+
+    def ceiling_config(self, cell: CellConfig, data: TaskData) -> dict[str, Any]:
+        config = self._model_phase_config(cell, data, cell.strong)
+        config["trained_on"] = "half2:ground_truth"
+        return config
+
+    def student_config(self, cell: CellConfig, data: TaskData, weak_key: str, method: Any) -> dict[str, Any]:
+        config = self._model_phase_config(cell, data, cell.strong)
+        config.update(trained_on="half2:weak_labels", weak_phase=weak_key, method=method.config())
+        return config
 
     def _model_phase_config(self, cell: CellConfig, data: TaskData, model_name: str) -> dict[str, Any]:
         device = resolve_device(cell.device)
@@ -347,11 +361,41 @@ class Pipeline:
         }
         config = cell_record_config(cell)
         phases = {name: record.data["key"] for name, record in (("weak", weak), ("ceiling", ceiling), ("student", student))}
-        key = content_key({**config, "phases": phases})
+        key = cell_record_key(cell, phases)
         record = self.store.load("cells", key) or self.store.save(
             "cells", key, config, metrics, extra={"phases": phases, "versions": provenance(), "plugins": self.plugin_versions(cell)}
         )
         return CellResult(cell, weak_accuracy, ceiling_accuracy, student_accuracy, metrics["pgr"], metrics["student_weak_agreement"], record)
+
+    def plan(self, cell: CellConfig) -> CellPlan:
+        """Return the store keys of every step the cell needs, computing none of them.
+
+        The keys come from the same configs the phases use, so a step is shared
+        in the plan exactly when it is shared in a run. A phase added to
+        :meth:`run` must be added here too, or grid dry-runs miscount it.
+        """
+        method = self.registry.method(cell.method).create(**cell.method_options)
+        device = resolve_device(cell.device)
+        data = self.task_data(cell)
+
+        weak_key = content_key(self.weak_config(cell, data))
+        phases = {
+            "weak": weak_key,
+            "ceiling": content_key(self.ceiling_config(cell, data)),
+            "student": content_key(self.student_config(cell, data, weak_key, method)),
+        }
+        steps = [
+            PlannedStep("weak", phases["weak"], cell.weak),
+            PlannedStep("ceiling", phases["ceiling"], cell.strong),
+            PlannedStep("student", phases["student"], cell.strong),
+        ]
+
+        if cell.mode == "probe":
+            texts = text_table(data)[0]
+            for model_name in dict.fromkeys((cell.weak, cell.strong)):
+                _, key = features_config(self.backbone_fingerprint(model_name, device), texts)
+                steps.append(PlannedStep("features", key, model_name))
+        return CellPlan(cell, cell_record_key(cell, phases), tuple(steps))
 
     def plugin_versions(self, cell: CellConfig) -> dict[str, dict[str, str | None]]:
         """Return the plugin, distribution and version behind each part of the cell.
@@ -365,6 +409,28 @@ class Pipeline:
             registered = self.registry.provider(kind, name)
             versions[label] = registered.as_record() if registered else {"plugin": None, "distribution": None, "version": None}
         return versions
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One stored step a cell needs: a phase (or feature cache) and its store key."""
+
+    phase: str
+    key: str
+    model: str
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    """The store key of a cell's record and of every step it needs."""
+
+    cell: CellConfig
+    key: str
+    steps: tuple[PlannedStep, ...]
+
+
+def cell_record_key(cell: CellConfig, phases: dict[str, str]) -> str:
+    return content_key({**cell_record_config(cell), "phases": phases})
 
 
 def cell_record_config(cell: CellConfig) -> dict[str, Any]:

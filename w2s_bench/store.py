@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -179,6 +180,13 @@ class RunStore:
         }
         atomic_write_json(folder / RECORD_FILE, data)
         return Record(folder, data)
+
+    def discard(self, phase: str, key: str) -> None:
+        """Remove a record and its folder; removing ``record.json`` first means
+        a removal cut short never leaves a record that looks complete."""
+        folder = self.folder(phase, key)
+        (folder / RECORD_FILE).unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
     def records(self, phase: str) -> Iterator[Record]:
         """Yield every valid record of a phase; invalid ones are logged and skipped."""
