@@ -259,7 +259,8 @@ def test_report_command_formats(store: RunStore, tmp_path: Path) -> None:
     assert (out / "leaderboard.csv").exists()
     assert not list(out.glob("*.png"))
     # tasks the installed plugins do not register get the kind "other"
-    assert "| method   | other ↑" in (out / "README.md").read_text()
+    header = next(line for line in (out / "README.md").read_text().splitlines() if line.startswith("| method"))
+    assert "| other ↑" in header
 
 
 def test_report_command_rejects_unknown_format(store: RunStore, tmp_path: Path) -> None:
