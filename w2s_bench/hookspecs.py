@@ -56,7 +56,21 @@ def w2s_bench_register_models() -> list[ModelSpec]:
     """
 
 
-# --- model resolution ----------------------------------------------------
+# --- name resolution -----------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def w2s_bench_resolve_task(name: str) -> TaskSpec | None:
+    """Return a spec for a task name that no plugin registered, or None.
+
+    Called when a lookup misses the registered names, for example with a
+    name that points at a user's data file. Firstresult: the first plugin
+    that returns a spec wins.
+
+    :param name: the name the user gave.
+    :returns: a :class:`~w2s_bench.specs.TaskSpec`, or None to pass.
+    """
+
 
 
 @hookspec(firstresult=True)

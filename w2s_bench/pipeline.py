@@ -280,6 +280,7 @@ class Pipeline:
     def student_phase(self, cell: CellConfig, data: TaskData, split: Split, weak: Record) -> Record:
         """Train the strong model on half 2 with the weak labels, using the method."""
         method = self.registry.method(cell.method).create(**cell.method_options)
+        method.bind_task(data.head)
         config = self._model_phase_config(cell, data, cell.strong)
         config.update(trained_on="half2:weak_labels", weak_phase=weak.data["key"], method=method.config())
 

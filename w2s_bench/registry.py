@@ -121,7 +121,14 @@ class Registry:
         raise RegistryError(unknown_name_message(kind, name, list(table)))
 
     def task(self, name: str) -> TaskSpec:
-        return self._lookup("task", name).spec
+        table = self._all_tables()["task"]
+        if name in table:
+            return table[name].spec
+
+        resolved = self.manager.hook.w2s_bench_resolve_task(name=name)
+        if resolved is not None:
+            return resolved
+        raise RegistryError(unknown_name_message("task", name, list(table)))
 
     def method(self, name: str) -> MethodSpec:
         return self._lookup("method", name).spec
