@@ -210,6 +210,11 @@ def models_fetch(names: tuple[str, ...]) -> None:
         click.echo(f"{name}: {'fetched into' if downloaded else 'already present and verified in'} {folder}")
 
 
+from w2s_bench.tasks.reward.commands import reward  # noqa: E402
+
+cli.add_command(reward)
+
+
 def main() -> None:
     cli(prog_name="w2s-bench")
 

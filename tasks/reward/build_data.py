@@ -139,7 +139,7 @@ def last_message(row: dict) -> str:
 
 
 def split_by_prompt(pairs: list[PreferencePair], test_pairs: int, rng: random.Random) -> list[PreferencePair]:
-    """Move whole prompts into the test split until it holds ``test_pairs`` pairs.
+    """Move whole prompts into the test split until it contains ``test_pairs`` pairs.
 
     Pairs that share a prompt stay together, so no test prompt is seen in
     training.

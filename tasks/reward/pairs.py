@@ -4,7 +4,7 @@ A pair is a prompt with a chosen and a rejected reply. The reward model scores
 each (prompt, reply) text with one scalar, and the two-candidate softmax of
 the scores is the Bradley–Terry probability σ(r_chosen − r_rejected). Which
 reply sits at candidate 0 is decided per pair by a seeded hash, so position
-never tells the label.
+never reveals the label.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from w2s_bench.errors import DataError
 SPLITS = ("train", "test")
 
 #: Seed of the per-pair candidate order. It is part of the data, not of a run,
-#: so every run seed sees the same order.
+#: so every run seed uses the same order.
 ORDER_SEED = 1729
 
 #: Characters of the prompt kept in a scored text, counted from its end.
@@ -70,7 +70,7 @@ def scored_text(prompt: str, reply: str) -> str:
     """Return the text the reward model scores for one reply.
 
     A prompt that already ends with an ``Assistant:`` turn marker (the
-    HH-RLHF transcript layout) is followed by the reply directly; any other
+    HH-RLHF transcript layout) is followed by the reply directly. Any other
     prompt is framed as one Human turn, so every task reads as a dialogue. An
     empty prompt leaves the reply alone.
     """

