@@ -163,7 +163,7 @@ def test_malformed_file_error(name, line, message):
     assert "\n" not in text
 
 
-@pytest.mark.parametrize("name, line, message", MALFORMED_CASES[:10])
+@pytest.mark.parametrize("name, line, message", MALFORMED_CASES)
 def test_malformed_file_cli_one_line(name, line, message):
     path = MALFORMED / name
     result = CliRunner().invoke(cli, ["run", "--task", f"pairs:{path}", "--weak", "minilm-l1", "--strong", "minilm-l2"])
@@ -171,7 +171,8 @@ def test_malformed_file_cli_one_line(name, line, message):
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(f"error: {path}:{line}:")
+    location = f"{path}:{line}:" if line is not None else f"{path}:"
+    assert lines[0].startswith(f"error: {location}")
     assert message in lines[0]
     assert result.stdout == ""
 

@@ -214,3 +214,10 @@ def test_pairs_file_task_resolves_by_prefix():
 
     assert (len(data.train), len(data.test)) == (8, 2)
     assert spec.kind == "reward"
+
+
+def test_leaderboard_name_of_pairs_task():
+    from w2s_bench.report import leaderboard_file_name
+
+    assert leaderboard_file_name("pairs:/data/my pairs/train.jsonl") == "pairs_data_my_pairs_train.jsonl.md"
+    assert leaderboard_file_name("rm-reviews") == "rm-reviews.md"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -96,11 +97,17 @@ def render(task: str, rows: list[LeaderboardRow]) -> str:
     return "\n".join(lines)
 
 
+def leaderboard_file_name(task: str) -> str:
+    """Return ``<task>.md`` with characters unsafe in a file name, such as the
+    slashes of a ``pairs:PATH`` task, replaced by ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", task).strip("_") + ".md"
+
+
 def write_leaderboards(store: RunStore, out_dir: Path) -> list[Path]:
     """Write ``<out_dir>/<task>.md`` for every task with results; return the paths."""
     written = []
     for task, rows in sorted(collect_rows(store).items()):
-        path = out_dir / f"{task}.md"
+        path = out_dir / leaderboard_file_name(task)
         atomic_write_bytes(path, render(task, rows).encode("utf-8"))
         written.append(path)
     return written
