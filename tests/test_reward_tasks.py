@@ -221,3 +221,25 @@ def test_leaderboard_name_of_pairs_task():
 
     assert leaderboard_file_name("pairs:/data/my pairs/train.jsonl") == "pairs_data_my_pairs_train.jsonl.md"
     assert leaderboard_file_name("rm-reviews") == "rm-reviews.md"
+
+
+def test_paired_gap_standard_error():
+    from w2s_bench.tasks.reward.gap import paired_gap
+
+    weak = torch.tensor([True, False, True, True])
+    ceiling = torch.tensor([True, True, True, True])
+
+    gap, standard_error = paired_gap(weak, ceiling)
+
+    assert gap == pytest.approx(0.25)
+    assert standard_error == pytest.approx(0.25)
+
+
+def test_wilson_interval_known_values():
+    from w2s_bench.tasks.reward.gap import wilson_interval
+
+    low, high = wilson_interval(0.5, 100)
+
+    assert low == pytest.approx(0.4038, abs=1e-4)
+    assert high == pytest.approx(0.5962, abs=1e-4)
+    assert wilson_interval(1.0, 10)[1] == pytest.approx(1.0)

@@ -67,7 +67,12 @@ def convert_rows(rows: Iterable[dict[str, Any]], split: str, convert: Callable[[
 
 
 class HubPairsTask:
-    """A preference dataset read from the hub with ``datasets.load_dataset``."""
+    """A preference dataset read from the hub with ``datasets.load_dataset``.
+
+    NOTE: the tests cover the row converters on hand-written rows in each
+    dataset's schema and the offline failure; the download itself has not
+    been run, because it needs network access.
+    """
 
     def __init__(self, name: str, dataset: str, convert: Callable[[dict[str, Any], str], PreferencePair], data_dir: str | None = None) -> None:
         self.name = name
