@@ -239,6 +239,10 @@ from w2s_bench.grid.command import grid_command  # noqa: E402 - registered after
 
 cli.add_command(grid_command)
 
+from w2s_bench.tasks.reward.commands import reward  # noqa: E402
+
+cli.add_command(reward)
+
 
 def main() -> None:
     cli(prog_name="w2s-bench")

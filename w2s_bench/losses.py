@@ -12,7 +12,7 @@ from typing import Literal
 
 import torch
 
-ThresholdRule = Literal["half", "weak_balance"]
+ThresholdRule = Literal["half", "weak_balance", "argmax"]
 
 
 def masked_log_softmax(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -57,10 +57,12 @@ def harden_predictions(
     the top half of the batch is hardened to candidate 1 (Burns et al. 2023).
     With ``weak_balance``, t makes the hardened share of candidate 1 equal the
     weak labels' mean probability of candidate 1 in the batch. With more
-    candidates the arg-max is chosen.
+    candidates, or with the ``argmax`` rule, the student's own arg-max is
+    chosen. That is the rule for the two replies of a rank task, because
+    their order carries no meaning.
     """
     probs = probs.detach()
-    if probs.shape[-1] != 2:
+    if probs.shape[-1] != 2 or rule == "argmax":
         filled = probs.masked_fill(~mask, -1.0)
         return torch.nn.functional.one_hot(filled.argmax(dim=-1), probs.shape[-1]).to(probs.dtype)
 
@@ -71,7 +73,7 @@ def harden_predictions(
             raise ValueError("the weak_balance threshold rule needs the weak targets")
         share_positive = float(weak_targets[:, 1].mean())
     else:
-        raise ValueError(f"unknown threshold rule {rule!r}; expected 'half' or 'weak_balance'")
+        raise ValueError(f"unknown threshold rule {rule!r}; expected 'half', 'weak_balance' or 'argmax'")
 
     positive = probs[:, 1]
     threshold = torch.quantile(positive, 1.0 - share_positive)

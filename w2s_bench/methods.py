@@ -21,6 +21,13 @@ class Method:
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version}
 
+    def bind_task(self, head: str) -> None:
+        """Set options that depend on the task's head, ``classify`` or ``rank``.
+
+        The pipeline calls this before the student trains and before reading
+        :meth:`config` for the cache key. The default does nothing.
+        """
+
     def loss(
         self,
         logits: torch.Tensor,

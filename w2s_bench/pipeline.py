@@ -309,6 +309,10 @@ class Pipeline:
         return config
 
     def student_config(self, cell: CellConfig, data: TaskData, weak_key: str, method: Any) -> dict[str, Any]:
+        # options that depend on the task's head must be set before config() is read for the key
+        bind_task = getattr(method, "bind_task", None)
+        if bind_task is not None:
+            bind_task(data.head)
         config = self._model_phase_config(cell, data, cell.strong)
         config.update(trained_on="half2:weak_labels", weak_phase=weak_key, method=method.config())
         return config

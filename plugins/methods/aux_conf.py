@@ -12,7 +12,7 @@ from w2s_bench.losses import alpha_schedule, aux_conf_loss
 from w2s_bench.methods import Method
 from w2s_bench.specs import MethodSpec
 
-THRESHOLD_RULES = ("half", "weak_balance")
+THRESHOLD_RULES = ("auto", "half", "weak_balance", "argmax")
 
 
 class AuxConfMethod(Method):
@@ -22,12 +22,14 @@ class AuxConfMethod(Method):
     :param warmup_fraction: share of the steps over which α rises from 0.
     :param threshold: ``half`` hardens the top half of each batch (the paper's
         rule); ``weak_balance`` matches the weak labels' class balance (the
-        rule of the reference code).
+        rule of the reference code); ``argmax`` hardens each example to the
+        student's preferred candidate. ``auto`` is ``argmax`` on rank tasks,
+        where the order of two replies means nothing, and ``half`` otherwise.
     """
 
     name = "aux_conf"
 
-    def __init__(self, alpha_max: float = 0.5, warmup_fraction: float = 0.2, threshold: str = "half") -> None:
+    def __init__(self, alpha_max: float = 0.5, warmup_fraction: float = 0.2, threshold: str = "auto") -> None:
         alpha_max = float(alpha_max)
         warmup_fraction = float(warmup_fraction)
         if not 0.0 <= alpha_max <= 1.0:
@@ -39,7 +41,8 @@ class AuxConfMethod(Method):
 
         self.alpha_max = alpha_max
         self.warmup_fraction = warmup_fraction
-        self.threshold = threshold
+        self.requested_threshold = threshold
+        self.threshold = "half" if threshold == "auto" else threshold
 
     def config(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,10 @@ class AuxConfMethod(Method):
             "warmup_fraction": self.warmup_fraction,
             "threshold": self.threshold,
         }
+
+    def bind_task(self, head: str) -> None:
+        if self.requested_threshold == "auto":
+            self.threshold = "argmax" if head == "rank" else "half"
 
     def loss(self, logits: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor, fraction: float) -> torch.Tensor:
         alpha = alpha_schedule(fraction, self.alpha_max, self.warmup_fraction)

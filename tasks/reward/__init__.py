@@ -1,0 +1,1 @@
+"""Reward-model tasks: preference pairs scored with a Bradley–Terry reward head."""
