@@ -12,6 +12,7 @@ from typing import Any
 from tabulate import tabulate
 
 from w2s_bench.metrics import format_pgr, pgr
+from w2s_bench.report_methods import render_method_sections
 from w2s_bench.store import RunStore, atomic_write_bytes
 
 
@@ -101,6 +102,7 @@ def write_leaderboards(store: RunStore, out_dir: Path) -> list[Path]:
     written = []
     for task, rows in sorted(collect_rows(store).items()):
         path = out_dir / f"{task}.md"
-        atomic_write_bytes(path, render(task, rows).encode("utf-8"))
+        text = render(task, rows) + render_method_sections(store, task)
+        atomic_write_bytes(path, text.encode("utf-8"))
         written.append(path)
     return written
