@@ -12,17 +12,14 @@ import torch
 from rank_task import RANK_TASK, rank_task_data, registry_with_rank_task
 from w2s_bench.data import Example, TaskData
 from w2s_bench.errors import UserError
-from w2s_bench.generative import (
+from w2s_bench.generative import WEIGHTS_FILE, add_finetuned_model, generative_phase, select_texts, task_texts
+from w2s_bench.language_model import (
     CAUSAL_LM,
     MASKED_LM,
-    WEIGHTS_FILE,
     GenerativeSettings,
-    add_finetuned_model,
     finetune_language_model,
-    generative_phase,
+    load_language_model,
     mask_tokens,
-    select_texts,
-    task_texts,
 )
 from w2s_bench.hookspecs import hookimpl
 from w2s_bench.metrics import pgr
@@ -100,8 +97,6 @@ def test_heldout_lm_loss_drops(fixture: str, objective: str, review_data: TaskDa
 
 
 def test_encoder_without_head_gets_fresh_tied_head(tiny_model_dir: Path) -> None:
-    from w2s_bench.generative import load_language_model
-
     model, fresh = load_language_model(HFBackbone("tiny", str(tiny_model_dir)), MASKED_LM, seed=0)
 
     assert fresh
@@ -109,8 +104,6 @@ def test_encoder_without_head_gets_fresh_tied_head(tiny_model_dir: Path) -> None
 
 
 def test_decoder_keeps_pretrained_head(tiny_decoder_dir: Path) -> None:
-    from w2s_bench.generative import load_language_model
-
     _, fresh = load_language_model(HFBackbone("tiny", str(tiny_decoder_dir)), CAUSAL_LM, seed=0)
 
     assert not fresh
