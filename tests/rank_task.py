@@ -1,6 +1,6 @@
 """A small rank task built from the shipped Rotten Tomatoes data, for tests.
 
-Each example holds two to four reviews, exactly one of them fresh; the label
+Each example contains two to four reviews, exactly one of them fresh; the label
 is the fresh review's position. Candidate counts vary, so batches are padded
 and masked like a chess task's legal moves.
 """

@@ -1,8 +1,8 @@
 """Generative finetuning: unsupervised language-model training of a backbone on task text.
 
-The step reads only the text of a task's training examples, every candidate
-of every example (for a reward task every prompt + reply), never a label:
-the texts are deduplicated and sorted before a seeded shuffle, so neither the
+The step reads only the text of a task's training examples: every candidate
+of every example (for a reward task every prompt + reply), never a label. The
+texts are deduplicated and sorted before a seeded shuffle, so neither the
 labels nor the order of candidates can change the result. The training itself
 is in :mod:`w2s_bench.language_model`.
 
@@ -46,7 +46,7 @@ def default_settings(device: torch.device) -> GenerativeSettings:
 
 
 def task_texts(data: TaskData) -> list[str]:
-    """Every distinct candidate text of the training examples, sorted; no labels."""
+    """Collect every distinct candidate text of the training examples, sorted, without labels."""
     return sorted({text for example in data.train for text in example.texts})
 
 
@@ -85,7 +85,7 @@ def require_transformers_backbone(backbone: Any, name: str) -> None:
 
 
 def generative_phase_config(backbone: Any, model_name: str, fingerprint: str, texts: list[str], settings: GenerativeSettings) -> dict[str, Any]:
-    """The phase's key inputs: the model, the texts and the settings; never labels or the cell seed."""
+    """Build the phase's key inputs: the model, the texts and the settings, but never labels or the cell seed."""
     return {
         "model": model_name,
         "model_fingerprint": fingerprint,

@@ -80,9 +80,9 @@ def w2s_bench_default_ladder(task_kind: str, weak: str, strong: str) -> list[str
     """Return the default bootstrap ladder from ``weak`` to ``strong``, or None.
 
     Called by the ``bootstrap`` method when the user gives no ladder. A model
-    family plugin answers for pairs of its own models (the packaged text
-    encoders answer for minilm-l1 … mpnet-base, a chess model family for its
-    own sizes) and returns None otherwise. Firstresult: the first plugin that
+    family plugin returns a ladder for pairs of its own models (the packaged
+    text encoders for minilm-l1 … mpnet-base, a chess model family for its
+    own sizes) and None otherwise. Firstresult: the first plugin that
     returns a ladder wins.
 
     :param task_kind: the ``kind`` of the task's spec ("nlp", "reward", "chess", ...).

@@ -4,9 +4,9 @@ Step 1 of a ladder M1 → … → Mn is the cell's weak phase: M1 trained on hal
 with ground truth, labelling half 2. Each step j > 1 trains Mj on half 2 with
 the labels of step j − 1 and then labels half 2 again for step j + 1. Every
 step reuses half 2, as Burns et al. (2023) did for their bootstrapping
-experiments, so each model labels the same examples it was trained on; the
-alternative, a fresh slice of data per step, would shrink each step's
-training set by a factor of n − 1.
+experiments, so each model labels the same examples it was trained on. A
+fresh slice of data per step would avoid that, but it would shrink each
+step's training set by a factor of n − 1.
 
 Each step is its own phase in the run store, keyed by the previous step's key,
 the model, the loss and the optimiser settings. Two ladders that share a
@@ -58,7 +58,7 @@ def parse_ladder(value: str | Sequence[str]) -> list[str]:
 def default_ladder(registry: Any, task: str, weak: str, strong: str) -> list[str]:
     """Ask the plugins (hook ``w2s_bench_default_ladder``) for the ladder from weak to strong.
 
-    :raises UserError: when no plugin knows a ladder between the two models.
+    :raises UserError: when no plugin returns a ladder between the two models.
     """
     kind = registry.task(task).kind
     ladder = registry.manager.hook.w2s_bench_default_ladder(task_kind=kind, weak=weak, strong=strong)
@@ -86,14 +86,14 @@ def check_ladder_ends(ladder: list[str], weak: str, strong: str) -> None:
 
 
 def step_config(pipeline: Any, cell: Any, data: TaskData, model: str, previous_key: str, loss_config: dict[str, Any]) -> dict[str, Any]:
-    """Everything that determines a step's result; its hash is the step's key."""
+    """Build everything that determines a step's result. Its hash is the step's key."""
     config = pipeline._model_phase_config(cell, data, model)
     config.update(trained_on="half2:previous_step_labels", labels_on="half2", previous_step=previous_key, loss=loss_config)
     return config
 
 
 def step_labels(record: Record) -> torch.Tensor:
-    """The half-2 labels a step (or the weak phase, as step 1) produced."""
+    """Load the half-2 labels that a step (or the weak phase, as step 1) produced."""
     if record.data["phase"] == STEP_PHASE:
         return record.tensors(PREDICTIONS_FILE)[HALF2_LABELS]
     return record.tensors(PREDICTIONS_FILE)["weak_labels"]

@@ -5,9 +5,9 @@ Encoder checkpoints such as all-MiniLM-L6-v2 and all-mpnet-base-v2 ship
 without their masked-LM head. transformers then builds a fresh one (a dense +
 GELU + LayerNorm transform and a vocabulary decoder whose weight is tied to
 the input embeddings, with a zero bias). A randomly initialised transform
-would send large, meaningless gradients into the pretrained encoder, so for
+would send large, meaningless gradients into the pretrained encoder. So for
 the first ``head_warmup_fraction`` of the steps only the head's own weights
-train (the encoder and the tied embeddings stay frozen); then all weights
+train, with the encoder and the tied embeddings frozen, and then all weights
 train.
 """
 
@@ -210,6 +210,57 @@ def evaluation_steps(total: int, count: int) -> set[int]:
     return {max(1, round(total * (index + 1) / count)) for index in range(count)}
 
 
+def train_language_model(
+    model: torch.nn.Module,
+    objective: str,
+    batches: LanguageModelBatches,
+    train_ids: list[list[int]],
+    heldout_batches: list[tuple[dict, torch.Tensor]],
+    settings: GenerativeSettings,
+    total: int,
+    head_warmup: int,
+    advance: Any,
+) -> tuple[list[tuple[int, float]], float]:
+    """Run the optimiser steps; return the held-out loss curve [(step, loss)] and the last training loss."""
+    from transformers import get_linear_schedule_with_warmup
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.01)
+    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(total * LR_WARMUP_FRACTION), total)
+    generator = torch.Generator().manual_seed(settings.seed)
+    checkpoints = evaluation_steps(total, settings.evaluations)
+
+    torch.manual_seed(settings.seed)  # dropout
+    curve = [(0, heldout_loss(model, objective, heldout_batches))]
+    logger.info("generative step: held-out %s loss %.4f before training", objective, curve[0][1])
+    model.train()
+    set_base_trainable(model, head_warmup == 0)
+
+    step, last_loss = 0, float("nan")
+    for _epoch in range(settings.epochs):
+        order = torch.randperm(len(train_ids), generator=generator).tolist()
+        for start in range(0, len(order), settings.batch_size):
+            if step == head_warmup and head_warmup > 0:
+                set_base_trainable(model, True)
+
+            inputs, labels = batches.batch([train_ids[index] for index in order[start : start + settings.batch_size]], generator)
+            loss = language_model_loss(model, objective, inputs, labels)
+            if not torch.isfinite(loss):
+                raise TrainingError(f"generative: loss became {loss.item()} at step {step + 1} of {total}; lower lm_lr (lr={settings.lr})")
+
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            last_loss = loss.item()
+            advance(1)
+
+            if step in checkpoints:
+                curve.append((step, heldout_loss(model, objective, heldout_batches)))
+                logger.info("generative step: held-out %s loss %.4f at step %d of %d", objective, curve[-1][1], step, total)
+    return curve, last_loss
+
+
 def finetune_language_model(
     backbone: Any,
     train_texts: list[str],
@@ -219,8 +270,6 @@ def finetune_language_model(
     progress: Progress = SILENT,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Train the backbone with its LM objective; return the base model's weights and metrics."""
-    from transformers import get_linear_schedule_with_warmup
-
     started = time.monotonic()
     objective = objective_of(backbone)
     if device.type == "cpu":
@@ -241,42 +290,11 @@ def finetune_language_model(
     steps_per_epoch = math.ceil(len(train_ids) / settings.batch_size)
     total = steps_per_epoch * settings.epochs
     head_warmup = round(total * settings.head_warmup_fraction) if fresh_head else 0
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.01)
-    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(total * LR_WARMUP_FRACTION), total)
-    generator = torch.Generator().manual_seed(settings.seed)
-    checkpoints = evaluation_steps(total, settings.evaluations)
-
-    torch.manual_seed(settings.seed)  # dropout
-    curve = [(0, heldout_loss(model, objective, heldout_batches))]
-    logger.info("generative step: held-out %s loss %.4f before training", objective, curve[0][1])
-    model.train()
-    set_base_trainable(model, head_warmup == 0)
-
-    step, last_loss = 0, float("nan")
     label = f"generative: {objective.replace('_', '-')} finetune {backbone.name}"
     with thread_budget("finetune"), progress.track(label, total) as advance:
-        for _epoch in range(settings.epochs):
-            order = torch.randperm(len(train_ids), generator=generator).tolist()
-            for start in range(0, len(order), settings.batch_size):
-                if step == head_warmup and head_warmup > 0:
-                    set_base_trainable(model, True)
-
-                inputs, labels = batches.batch([train_ids[index] for index in order[start : start + settings.batch_size]], generator)
-                loss = language_model_loss(model, objective, inputs, labels)
-                if not torch.isfinite(loss):
-                    raise TrainingError(f"generative: loss became {loss.item()} at step {step + 1} of {total}; lower lm_lr (lr={settings.lr})")
-
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                last_loss = loss.item()
-                advance(1)
-
-                if step in checkpoints:
-                    curve.append((step, heldout_loss(model, objective, heldout_batches)))
-                    logger.info("generative step: held-out %s loss %.4f at step %d of %d", objective, curve[-1][1], step, total)
+        curve, last_loss = train_language_model(
+            model, objective, batches, train_ids, heldout_batches, settings, total, head_warmup, advance
+        )
 
     weights = {name: tensor.detach().cpu().clone() for name, tensor in model.base_model.state_dict().items()}
     metrics = {

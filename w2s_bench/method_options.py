@@ -41,7 +41,7 @@ def options_per_method(registry: Any, methods: list[str], options: dict[str, Any
 
 
 def ladder_endpoints(ladder: Any, weak: str, strong: str, context: click.Context) -> tuple[str, str]:
-    """The weak and strong models, defaulting to the ladder's ends when the user gave no --weak or --strong."""
+    """Return the weak and strong models, defaulting to the ladder's ends when the user gave no --weak or --strong."""
     if ladder is None:
         return weak, strong
 

@@ -92,7 +92,7 @@ class CellResult:
 
 @dataclass(frozen=True)
 class StudentSide:
-    """What a method that runs its own student side returns to :meth:`Pipeline.run`.
+    """The result of a method's own student side, returned to :meth:`Pipeline.run`.
 
     A method defines ``student_side(pipeline, cell, data, split, weak) ->
     StudentSide`` to replace the plain ceiling and student phases, and may

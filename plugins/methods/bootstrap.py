@@ -25,9 +25,9 @@ from w2s_bench.store import Record
 class BootstrapMethod(Method):
     """Train the ladder M1 → … → Mn with a plain student loss at every step.
 
-    The cell's student is the last step; the direct jump M1 → Mn with the same
-    loss is the ordinary student phase, so it is shared with a cell of the
-    plain loss method.
+    The cell's student is the last step. The direct jump M1 → Mn with the same
+    loss is the ordinary student phase, so a cell of the plain loss method
+    shares it.
 
     :param ladder: model names from weak to strong, as a list or separated by
         commas; None asks the plugins for a default ladder between the

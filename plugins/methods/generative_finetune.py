@@ -4,8 +4,8 @@ Burns et al. (2023) finetuned their reward-model students with a language-
 modelling objective on the task's text (no labels) before training on weak
 labels. Because the extra finetuning could help the ceiling as much as the
 student, the ceiling is finetuned the same way, and PGR is measured against
-that adjusted ceiling. The plain ceiling is reported beside it, so the effect
-of the method can be told from the effect of the extra finetuning.
+that adjusted ceiling. The plain ceiling is reported beside it, so readers can
+separate the effect of the method from the effect of the extra finetuning.
 """
 
 from __future__ import annotations

@@ -294,10 +294,10 @@ def w2s_bench_register_models() -> list[ModelSpec]:
 
 @hookimpl
 def w2s_bench_default_ladder(task_kind: str, weak: str, strong: str) -> list[str] | None:
-    """The packaged models of one family from ``weak`` to ``strong``, smallest first.
+    """Return the packaged models of one family from ``weak`` to ``strong``, smallest first.
 
-    Answers for any task kind, because these models read the text of any
-    task. For minilm-l2 → mpnet-base that is minilm-l2 → minilm-l6 → mpnet-base.
+    Returns a ladder for any task kind, because these models read the text of
+    any task. For minilm-l2 → mpnet-base that is minilm-l2 → minilm-l6 → mpnet-base.
     """
     if weak not in PACKAGED_MODELS or strong not in PACKAGED_MODELS:
         return None
