@@ -70,7 +70,7 @@ def test_default_ladder_follows_packaged_family(registry: Registry) -> None:
 
 @pytest.mark.parametrize(
     ("ladder", "message"),
-    [("minilm-l2", "has 1 model"), ("", "has 0 model"), ("minilm-l2,minilm-l6,minilm-l2", "more than once")],
+    [("minilm-l2", "has 1 model"), ("", "has 0 models"), ("minilm-l2,minilm-l6,minilm-l2", "more than once")],
 )
 def test_parse_ladder_rejects_bad_ladders(ladder: str, message: str) -> None:
     with pytest.raises(UserError, match=message):

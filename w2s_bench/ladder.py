@@ -46,7 +46,8 @@ def parse_ladder(value: str | Sequence[str]) -> list[str]:
 
     if len(ladder) < 2:
         raise UserError(
-            f"ladder {','.join(ladder) or '(empty)'} has {len(ladder)} model; a bootstrap ladder needs at least two, "
+            f"ladder {','.join(ladder) or '(empty)'} has {len(ladder)} model{'' if len(ladder) == 1 else 's'}; "
+            "a bootstrap ladder needs at least two, "
             "weak first and strong last, e.g. --ladder minilm-l2,minilm-l6,mpnet-base"
         )
     repeated = sorted({name for name in ladder if ladder.count(name) > 1})
