@@ -227,7 +227,7 @@ def test_ladder_plot_when_records_have_ladders(tmp_path: Path, registry: Registr
     for seed in (0, 1):
         ladder = [{"model": "small", "test_accuracy": 0.6}, {"model": "medium", "test_accuracy": 0.66 + seed / 100},
                   {"model": "big", "test_accuracy": 0.7}]
-        store_cell(store, "mate", "bootstrap", seed, 0.6, 0.8, 0.7, ladder=ladder)
+        store_cell(store, "mate", "bootstrap", seed, 0.6, 0.8, 0.7, ladder_steps=ladder)
     written = write_report(store, tmp_path / "out", registry=registry)
 
     assert tmp_path / "out" / "mate-ladder.png" in written

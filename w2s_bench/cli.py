@@ -144,9 +144,15 @@ def list_command() -> None:
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when present), cpu, cuda or cuda:N.")
 @click.option("-o", "--option", "method_options", multiple=True, metavar="KEY=VALUE",
               help="Method option, repeatable, e.g. -o alpha_max=0.75 -o threshold=weak_balance.")
+@click.option("--ladder", default=None, metavar="M1,...,Mn",
+              help="Bootstrap ladder from weak to strong, separated by commas (same as -o ladder=...). "
+                   "--weak and --strong default to its ends. Default: the plugins' ladder between --weak and --strong.")
+@click.option("--loss", default=None,
+              help="Student loss of bootstrap and generative-finetune: naive or aux_conf (same as -o loss=...). Default: naive.")
 def run(task: str, method: str, weak: str, strong: str, seeds: str, mode: str, runs_dir: Path,
         max_train: int | None, max_test: int | None, epochs: int | None, lr: float | None,
-        batch_size: int | None, device: str, method_options: tuple[str, ...]) -> None:
+        batch_size: int | None, device: str, method_options: tuple[str, ...], ladder: str | None,
+        loss: str | None) -> None:
     """Run weak supervisor, ceiling and student for each task × method × seed, then print a table."""
     from dataclasses import replace
 
@@ -154,10 +160,12 @@ def run(task: str, method: str, weak: str, strong: str, seeds: str, mode: str, r
     from w2s_bench.registry import default_registry
     from w2s_bench.store import RunStore
     from w2s_bench.training import TrainConfig
-    from w2s_bench.ui import RichProgress, results_table
+    from w2s_bench.method_options import ladder_endpoints, options_per_method
+    from w2s_bench.ui import RichProgress, method_detail_tables, results_table
 
     seed_list = parse_seeds(seeds)
     options = parse_options(method_options)
+    weak, strong = ladder_endpoints(ladder or options.get("ladder"), weak, strong, click.get_current_context())
     on_gpu = resolve_device(device).type == "cuda"
     train_limit = example_limit(max_train, CPU_MAX_TRAIN, on_gpu)
     test_limit = example_limit(max_test, CPU_MAX_TEST, on_gpu)
@@ -174,18 +182,22 @@ def run(task: str, method: str, weak: str, strong: str, seeds: str, mode: str, r
         registry.method(name)
     registry.model(weak)
     registry.model(strong)
+    method_option_sets = options_per_method(registry, methods, options, {"ladder": ladder, "loss": loss})
 
     out = console()
     pipeline = Pipeline(registry, RunStore(runs_dir), RichProgress(out))
-    results = []
-    for task_name in tasks:
-        for seed in seed_list:
-            for method_name in methods:
-                cell = CellConfig(task_name, method_name, weak, strong, seed, mode, options,
-                                  train_limit, test_limit, train, device)
-                results.append(pipeline.run(cell))
+    cells = [
+        CellConfig(task_name, method_name, weak, strong, seed, mode, method_option_sets[method_name],
+                   train_limit, test_limit, train, device)
+        for task_name in tasks for seed in seed_list for method_name in methods
+    ]
+    for cell in cells:
+        pipeline.check(cell)
+    results = [pipeline.run(cell) for cell in cells]
 
     console(stderr=False).print(results_table(results))
+    for table in method_detail_tables(results):
+        console(stderr=False).print(table)
     out.print(f"records stored under {runs_dir}/cells; run `w2s-bench report` to update the leaderboards")
 
 

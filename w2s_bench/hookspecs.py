@@ -84,3 +84,23 @@ def w2s_bench_resolve_model(name: str) -> ModelSpec | None:
     :param name: the name the user gave.
     :returns: a :class:`~w2s_bench.specs.ModelSpec`, or None to pass.
     """
+
+
+# --- bootstrap ladders ---------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def w2s_bench_default_ladder(task_kind: str, weak: str, strong: str) -> list[str] | None:
+    """Return the default bootstrap ladder from ``weak`` to ``strong``, or None.
+
+    Called by the ``bootstrap`` method when the user gives no ladder. A model
+    family plugin returns a ladder for pairs of its own models (the packaged
+    text encoders for minilm-l1 … mpnet-base, a chess model family for its
+    own sizes) and None otherwise. Firstresult: the first plugin that
+    returns a ladder wins.
+
+    :param task_kind: the ``kind`` of the task's spec ("nlp", "reward", "chess", ...).
+    :param weak: the weak model's name; the ladder must start with it.
+    :param strong: the strong model's name; the ladder must end with it.
+    :returns: model names from weak to strong, at least two, or None to pass.
+    """

@@ -4,6 +4,9 @@ split → weak supervisor (half 1, ground truth) → weak labels (half 2) →
 strong ceiling (half 2, ground truth) → student (half 2, weak labels, method)
 → test metrics. The weak supervisor and the ceiling do not depend on the
 method, so cells that differ only in method share them.
+
+A method may replace the student side of a cell (everything after the weak
+phase) by defining ``student_side``; see :class:`StudentSide`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from w2s_bench.losses import ground_truth_loss
 from w2s_bench.metrics import accuracy, agreement, pgr
 from w2s_bench.progress import SILENT, Progress
 from w2s_bench.registry import Registry
+from w2s_bench.specs import ModelSpec
 from w2s_bench.store import Record, RunStore, content_key
 from w2s_bench.threads import thread_budget
 from w2s_bench.training import FinetuneModel, LinearHead, TrainConfig, feature_statistics, fit, predict, total_steps
@@ -86,6 +90,29 @@ class CellResult:
     record: Record
 
 
+@dataclass(frozen=True)
+class StudentSide:
+    """The result of a method's own student side, returned to :meth:`Pipeline.run`.
+
+    A method defines ``student_side(pipeline, cell, data, split, weak) ->
+    StudentSide`` to replace the plain ceiling and student phases, and may
+    define ``check(pipeline, cell)`` to reject a bad cell before any training.
+    ``ceiling`` and ``student`` are the records whose test accuracy becomes
+    the cell's ceiling and student accuracy, so the cell's PGR is computed
+    against ``ceiling``. ``student.metrics`` must contain ``test_accuracy`` and
+    ``weak_agreement``.
+    """
+
+    ceiling: Record
+    student: Record
+    #: Phase name -> key, stored in the cell record beside the weak phase. A
+    #: name is the run-store folder of the phase, optionally followed by ":"
+    #: and a qualifier ("bootstrap:2", "ceiling:adjusted").
+    phases: dict[str, str]
+    #: Extra metrics for the cell record (JSON-serialisable).
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -131,6 +158,7 @@ class Pipeline:
         self.progress = progress
         self._data: dict[tuple[str, int | None, int | None], TaskData] = {}
         self._backbones: dict[tuple[str, str], Any] = {}
+        self._derived_models: dict[str, ModelSpec] = {}
 
     # --- loading ---------------------------------------------------------
 
@@ -145,10 +173,22 @@ class Pipeline:
             logger.info("task %s: %d train, %d test examples", cell.task, len(data.train), len(data.test))
         return self._data[key]
 
+    def add_model(self, spec: ModelSpec) -> None:
+        """Make a model built during a run (such as a finetuned backbone) available by name.
+
+        Such models live only in this pipeline; the registry does not list them.
+        """
+        self._derived_models[spec.name] = spec
+
+    def model_spec(self, name: str) -> ModelSpec:
+        if name in self._derived_models:
+            return self._derived_models[name]
+        return self.registry.model(name)
+
     def backbone(self, name: str, device: torch.device) -> Any:
         key = (name, str(device))
         if key not in self._backbones:
-            self._backbones[key] = self.registry.model(name).create(device=device)
+            self._backbones[key] = self.model_spec(name).create(device=device)
         return self._backbones[key]
 
     # --- inputs ----------------------------------------------------------
@@ -217,7 +257,7 @@ class Pipeline:
             test_inputs = inputs.test
             workload = "head"
         else:
-            backbone = self.registry.model(model_name).create(device=device)
+            backbone = self.model_spec(model_name).create(device=device)
             hidden = backbone.hidden_size
             head = LinearHead(hidden, data.head, data.num_candidates, torch.zeros(hidden), torch.ones(hidden)).to(device)
             model = FinetuneModel(backbone, head, data.num_candidates)
@@ -275,9 +315,14 @@ class Pipeline:
 
         return self._phase("ceiling", config, compute)
 
-    def student_phase(self, cell: CellConfig, data: TaskData, split: Split, weak: Record) -> Record:
-        """Train the strong model on half 2 with the weak labels, using the method."""
-        method = self.registry.method(cell.method).create(**cell.method_options)
+    def student_phase(self, cell: CellConfig, data: TaskData, split: Split, weak: Record, method: Any = None) -> Record:
+        """Train the strong model on half 2 with the weak labels, using the method.
+
+        ``method`` defaults to the cell's method; a method with its own student
+        side passes the plain method whose loss it wraps.
+        """
+        if method is None:
+            method = self.registry.method(cell.method).create(**cell.method_options)
         config = self.student_config(cell, data, weak.data["key"], method)
 
         def compute() -> tuple[dict, dict]:
@@ -330,41 +375,63 @@ class Pipeline:
         }
 
     def backbone_fingerprint(self, name: str, device: torch.device) -> str:
-        spec = self.registry.model(name)
+        spec = self.model_spec(name)
         fingerprint = getattr(spec, "fingerprint", None)
         return fingerprint() if callable(fingerprint) else self.backbone(name, device).fingerprint
 
     # --- a whole cell ----------------------------------------------------
 
-    def run(self, cell: CellConfig) -> CellResult:
-        """Run (or reuse) every phase of a cell and store its metrics."""
-        # fail on an unknown name or an unloadable model before any work
-        self.registry.method(cell.method).create(**cell.method_options)
+    def check(self, cell: CellConfig) -> Any:
+        """Reject an unknown name, an unloadable model or a bad method option; return the method.
+
+        Runs before any training, so a bad cell fails fast.
+        """
+        method = self.registry.method(cell.method).create(**cell.method_options)
         for model_name in (cell.weak, cell.strong):
             self.backbone_fingerprint(model_name, resolve_device(cell.device))
+
+        check_method = getattr(method, "check", None)
+        if check_method is not None:
+            check_method(self, cell)
+        return method
+
+    def plain_student_side(self, cell: CellConfig, data: TaskData, split: Split, weak: Record) -> StudentSide:
+        """The ceiling and the student of a plain method."""
+        ceiling = self.ceiling_phase(cell, data, split)
+        student = self.student_phase(cell, data, split, weak)
+        phases = {"ceiling": ceiling.data["key"], "student": student.data["key"]}
+        return StudentSide(ceiling=ceiling, student=student, phases=phases)
+
+    def run(self, cell: CellConfig) -> CellResult:
+        """Run (or reuse) every phase of a cell and store its metrics."""
+        method = self.check(cell)
 
         data = self.task_data(cell)
         split = split_halves(len(data.train), cell.seed)
         logger.info("cell %s/%s %s→%s seed=%d mode=%s", cell.task, cell.method, cell.weak, cell.strong, cell.seed, cell.mode)
 
         weak = self.weak_phase(cell, data, split)
-        ceiling = self.ceiling_phase(cell, data, split)
-        student = self.student_phase(cell, data, split, weak)
+        run_student_side = getattr(method, "student_side", None)
+        if run_student_side is None:
+            side = self.plain_student_side(cell, data, split, weak)
+        else:
+            side = run_student_side(self, cell, data, split, weak)
 
         weak_accuracy = weak.metrics["test_accuracy"]
-        ceiling_accuracy = ceiling.metrics["test_accuracy"]
-        student_accuracy = student.metrics["test_accuracy"]
+        ceiling_accuracy = side.ceiling.metrics["test_accuracy"]
+        student_accuracy = side.student.metrics["test_accuracy"]
         metrics = {
             "weak_accuracy": weak_accuracy,
             "ceiling_accuracy": ceiling_accuracy,
             "student_accuracy": student_accuracy,
             "pgr": pgr(weak_accuracy, ceiling_accuracy, student_accuracy),
-            "student_weak_agreement": student.metrics["weak_agreement"],
+            "student_weak_agreement": side.student.metrics["weak_agreement"],
             "num_train": len(data.train),
             "num_test": len(data.test),
+            **side.metrics,
         }
         config = cell_record_config(cell)
-        phases = {name: record.data["key"] for name, record in (("weak", weak), ("ceiling", ceiling), ("student", student))}
+        phases = {"weak": weak.data["key"], **side.phases}
         key = cell_record_key(cell, phases)
         record = self.store.load("cells", key) or self.store.save(
             "cells", key, config, metrics, extra={"phases": phases, "versions": provenance(), "plugins": self.plugin_versions(cell)}

@@ -8,9 +8,9 @@
   weak gap is within noise get a label instead of a bar;
 * ladder: accuracy at each step of a ladder, for cell records that store one.
 
-A ladder is read from a cell record's ``metrics["ladder"]``: a list of
-``{"model": name, "test_accuracy": value}`` entries from the weak supervisor
-to the final student.
+A ladder is read from a cell record's ``metrics["ladder_steps"]``, which the
+bootstrap method writes: a list of ``{"model": name, "test_accuracy": value}``
+entries from the weak supervisor to the final student.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def ladder_steps(row: LeaderboardRow) -> list[tuple[str, list[float]]] | None:
     steps: dict[str, list[float]] = defaultdict(list)
     order: list[str] = []
     for result in row.results:
-        ladder = result.metrics.get("ladder")
+        ladder = result.metrics.get("ladder_steps")
         if not isinstance(ladder, list):
             return None
         for step in ladder:

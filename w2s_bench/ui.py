@@ -55,3 +55,73 @@ def pgr_text(result) -> str:
     if result.pgr is not None and num_test and gap_within_noise(result.weak_accuracy, result.ceiling_accuracy, num_test):
         return "within noise"
     return format_pgr(result.pgr)
+
+
+def method_detail_tables(results: list) -> list[Table]:
+    """Extra tables for cells whose method records more than one student or ceiling."""
+    tables = []
+    bootstrap = [result for result in results if "ladder_steps" in result.record.metrics]
+    generative = [result for result in results if "adjusted_ceiling_accuracy" in result.record.metrics]
+    if bootstrap:
+        tables += [ladder_steps_table(bootstrap), bootstrap_summary_table(bootstrap)]
+    if generative:
+        tables.append(generative_table(generative))
+    return tables
+
+
+def ladder_steps_table(results: list) -> Table:
+    table = Table(title="bootstrap ladder steps (test accuracy)")
+    for column in ("task", "seed", "loss", "step", "model", "trained on", "test acc", "half-2 label acc"):
+        table.add_column(column, justify="right" if column in ("seed", "step", "test acc", "half-2 label acc") else "left")
+
+    for result in results:
+        metrics = result.record.metrics
+        for step in metrics["ladder_steps"]:
+            table.add_row(
+                result.config.task, str(result.config.seed), metrics["loss"]["name"], str(step["step"]), step["model"],
+                describe_training_data(step["trained_on"]),
+                f"{step['test_accuracy']:.3f}", f"{step['label_accuracy']:.3f}",
+            )
+    return table
+
+
+def describe_training_data(trained_on: str) -> str:
+    """"half2:labels_of_step_1" -> "half 2, labels of step 1"."""
+    half, _, labels = trained_on.partition(":")
+    return f"{half.replace('half', 'half ')}, {labels.replace('_', ' ')}"
+
+
+def bootstrap_summary_table(results: list) -> Table:
+    table = Table(title="bootstrapped student vs direct jump (test accuracy)")
+    columns = ("task", "seed", "loss", "weak", "ceiling", "direct-jump student", "direct PGR", "bootstrapped student", "bootstrap PGR")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("task", "loss") else "right")
+
+    for result in results:
+        metrics = result.record.metrics
+        table.add_row(
+            result.config.task, str(result.config.seed), metrics["loss"]["name"],
+            f"{result.weak_accuracy:.3f}", f"{result.ceiling_accuracy:.3f}",
+            f"{metrics['direct_student_accuracy']:.3f}", format_pgr(metrics["direct_pgr"]),
+            f"{result.student_accuracy:.3f}", format_pgr(result.pgr),
+        )
+    return table
+
+
+def generative_table(results: list) -> Table:
+    table = Table(title="generative finetuning (test accuracy; PGR against the adjusted ceiling)")
+    columns = ("task", "seed", "loss", "weak", "plain ceiling", "adjusted ceiling", "student",
+               "PGR (adjusted ceiling)", "PGR (plain ceiling)", "held-out LM loss")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("task", "loss") else "right")
+
+    for result in results:
+        metrics = result.record.metrics
+        language_model = metrics["generative"]
+        table.add_row(
+            result.config.task, str(result.config.seed), metrics["loss"]["name"], f"{result.weak_accuracy:.3f}",
+            f"{metrics['plain_ceiling_accuracy']:.3f}", f"{metrics['adjusted_ceiling_accuracy']:.3f}",
+            f"{result.student_accuracy:.3f}", format_pgr(result.pgr), format_pgr(metrics["pgr_against_plain_ceiling"]),
+            f"{language_model['heldout_loss_before']:.3f} → {language_model['heldout_loss_after']:.3f}",
+        )
+    return table

