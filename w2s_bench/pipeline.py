@@ -450,20 +450,26 @@ class Pipeline:
         data = self.task_data(cell)
 
         weak_key = content_key(self.weak_config(cell, data))
-        phases = {
-            "weak": weak_key,
-            "ceiling": content_key(self.ceiling_config(cell, data)),
-            "student": content_key(self.student_config(cell, data, weak_key, method)),
-        }
-        steps = [
-            PlannedStep("weak", phases["weak"], cell.weak),
-            PlannedStep("ceiling", phases["ceiling"], cell.strong),
-            PlannedStep("student", phases["student"], cell.strong),
-        ]
+        plan_student_side = getattr(method, "plan_student_side", None)
+        if plan_student_side is not None:
+            side_phases, side_steps = plan_student_side(self, cell, data, weak_key)
+        else:
+            # NOTE: a method with its own student side but no plan_student_side is
+            # planned as a plain cell, so grid dry-runs undercount its extra phases.
+            side_phases = {
+                "ceiling": content_key(self.ceiling_config(cell, data)),
+                "student": content_key(self.student_config(cell, data, weak_key, method)),
+            }
+            side_steps = [
+                PlannedStep("ceiling", side_phases["ceiling"], cell.strong),
+                PlannedStep("student", side_phases["student"], cell.strong),
+            ]
+        phases = {"weak": weak_key, **side_phases}
+        steps = [PlannedStep("weak", weak_key, cell.weak), *side_steps]
 
         if cell.mode == "probe":
             texts = text_table(data)[0]
-            for model_name in dict.fromkeys((cell.weak, cell.strong)):
+            for model_name in dict.fromkeys([cell.weak, cell.strong, *(step.model for step in steps)]):
                 _, key = features_config(self.backbone_fingerprint(model_name, device), texts)
                 steps.append(PlannedStep("features", key, model_name))
         return CellPlan(cell, cell_record_key(cell, phases), tuple(steps))

@@ -14,12 +14,12 @@ import torch
 
 from w2s_bench.data import Split, TaskData
 from w2s_bench.hookspecs import hookimpl
-from w2s_bench.ladder import check_ladder_ends, default_ladder, parse_ladder, run_ladder, step_summaries
+from w2s_bench.ladder import STEP_PHASE, check_ladder_ends, default_ladder, parse_ladder, run_ladder, step_config, step_summaries
 from w2s_bench.methods import Method, create_loss_method
 from w2s_bench.metrics import pgr
-from w2s_bench.pipeline import StudentSide, resolve_device
+from w2s_bench.pipeline import PlannedStep, StudentSide, resolve_device
 from w2s_bench.specs import MethodSpec
-from w2s_bench.store import Record
+from w2s_bench.store import Record, content_key
 
 
 class BootstrapMethod(Method):
@@ -91,6 +91,24 @@ class BootstrapMethod(Method):
         for index, record in enumerate(steps, start=2):
             phases[f"bootstrap:{index}"] = record.data["key"]
         return StudentSide(ceiling=ceiling, student=steps[-1], phases=phases, metrics=metrics)
+
+
+    def plan_student_side(self, pipeline: Any, cell: Any, data: TaskData, weak_key: str) -> tuple[dict[str, str], list[PlannedStep]]:
+        """Return the store keys :meth:`student_side` would use, computing nothing."""
+        ladder = self.resolve_ladder(pipeline, cell)
+        method = self.loss_method(pipeline)
+        phases = {
+            "ceiling": content_key(pipeline.ceiling_config(cell, data)),
+            "student": content_key(pipeline.student_config(cell, data, weak_key, method)),
+        }
+        steps = [PlannedStep("ceiling", phases["ceiling"], cell.strong), PlannedStep("student", phases["student"], cell.strong)]
+
+        previous_key = weak_key
+        for index, model in enumerate(ladder[1:], start=2):
+            previous_key = content_key(step_config(pipeline, cell, data, model, previous_key, method.config()))
+            phases[f"bootstrap:{index}"] = previous_key
+            steps.append(PlannedStep(STEP_PHASE, previous_key, model))
+        return phases, steps
 
 
 @hookimpl
