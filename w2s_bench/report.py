@@ -23,7 +23,6 @@ from w2s_bench.grid.failures import FAILURES_PHASE
 from w2s_bench.stats import MedianPGR, PGRSummary, Summary, aggregate_pgr, gap_within_noise, median_pgr, summarize
 from w2s_bench.store import Record, RunStore, atomic_write_bytes
 
-<<<<<<< HEAD
 logger = logging.getLogger(__name__)
 
 FORMATS = ("markdown", "csv", "json")
@@ -58,11 +57,6 @@ class FailedSeed:
     error: str
     folder: Path
     date: str
-=======
-from w2s_bench.metrics import format_pgr, pgr
-from w2s_bench.report_methods import render_method_sections
-from w2s_bench.store import RunStore, atomic_write_bytes
->>>>>>> methods
 
 
 @dataclass
@@ -236,7 +230,6 @@ def collect_rows(store: RunStore, registry: Any = None) -> dict[str, list[Leader
 # --- the overview --------------------------------------------------------
 
 
-<<<<<<< HEAD
 @dataclass(frozen=True)
 class OverviewEntry:
     """Median PGR of one method over the tasks of one kind, in one setting."""
@@ -329,15 +322,6 @@ def write_report(
     if "json" in formats:
         path = out_dir / "leaderboard.json"
         atomic_write_bytes(path, to_json(rows, store).encode("utf-8"))
-=======
-def write_leaderboards(store: RunStore, out_dir: Path) -> list[Path]:
-    """Write ``<out_dir>/<task>.md`` for every task with results; return the paths."""
-    written = []
-    for task, rows in sorted(collect_rows(store).items()):
-        path = out_dir / f"{task}.md"
-        text = render(task, rows) + render_method_sections(store, task)
-        atomic_write_bytes(path, text.encode("utf-8"))
->>>>>>> methods
         written.append(path)
     return written
 
