@@ -31,8 +31,8 @@ import chess.polyglot
 
 STANDARD_FEN = chess.STARTING_FEN
 
-MOVE_NUMBER = re.compile(r"^\d+\.(\.\.)?$")
-GLUED_MOVE_NUMBER = re.compile(r"^\d+\.(\.\.)?(?=\S)")
+MOVE_NUMBER = re.compile(r"^\d+\.+$")
+GLUED_MOVE_NUMBER = re.compile(r"^\d+\.+(?=[^.\s])")
 TAG = re.compile(r'^\[(\w+)\s+"(.*)"\]$')
 RESULTS = frozenset({"1-0", "0-1", "1/2-1/2", "*"})
 
