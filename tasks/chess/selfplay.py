@@ -209,6 +209,7 @@ def play_games(
     the same config resumes where the last one stopped. The result does not
     depend on ``workers`` because every game is played from its own seed.
     """
+    header = json.loads(json.dumps(header))  # tuples become lists, as they read back from the file
     rows = read_work_file(work_file, header)
     work_file.parent.mkdir(parents=True, exist_ok=True)
 

@@ -194,10 +194,12 @@ def pretrain(
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        started = time.monotonic()
+        started, started_cpu = time.monotonic(), time.process_time()
         data = corpus_tensors(corpus, progress)
         network, summary = train_network(config, data, folder, progress, checkpoint_seconds, force)
+        # wall time depends on what else runs on the machine; process CPU time much less so
         summary["wall_seconds"] = round(time.monotonic() - started, 1)
+        summary["cpu_seconds"] = round(time.process_time() - started_cpu, 1)
         save_weights(network, config, data, folder, summary)
     finally:
         torch.set_num_threads(previous_threads)
@@ -290,7 +292,9 @@ def save_weights(network: ChessNet, config: PretrainConfig, data: CorpusTensors,
     }
     temporary = folder / (WEIGHTS_FILE + ".tmp")
     state = {name: tensor.contiguous() for name, tensor in network.state_dict().items()}
-    save_file(state, str(temporary), metadata={"model": json.dumps(record["net"]), "format": str(FORMAT_VERSION)})
+    # one metadata entry only: safetensors writes several in varying order, which would change the file's sha256
+    metadata = {"chess_net": json.dumps({"net": record["net"], "format": FORMAT_VERSION}, sort_keys=True)}
+    save_file(state, str(temporary), metadata=metadata)
     temporary.replace(folder / WEIGHTS_FILE)
     record["weights_sha256"] = sha256_file(folder / WEIGHTS_FILE)
     atomic_write_json(folder / MODEL_FILE, record)
