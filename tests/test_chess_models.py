@@ -170,13 +170,13 @@ def test_backbone_features_for_candidates(isolated_cache, pgn_corpus):
     texts = [text for example in examples for text in example.texts]
 
     features = backbone.encode(texts, batch_size=16)
-    assert features.shape == (len(texts), SIZES["tiny"].feature_size)
+    assert features.shape == (len(texts), 2 * SIZES["tiny"].feature_size + 1)
     assert torch.equal(features, backbone.encode(list(reversed(texts))).flip(0))
     assert backbone.fingerprint.startswith("chessnet:chess-tiny:")
 
     # the pretrained scorer is a linear map of the features
     scores = backbone.scores(texts[:10])
-    torch.testing.assert_close(scores, backbone.module.score(features[:10]).squeeze(-1))
+    torch.testing.assert_close(scores, backbone.module.score(features[:10, : SIZES["tiny"].feature_size]).squeeze(-1))
 
     pooled = backbone.pooled(texts[:10])
     pooled.sum().backward()

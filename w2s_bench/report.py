@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,10 @@ class LeaderboardRow:
     ceiling_accuracy: list[float]
     student_accuracy: list[float]
     date: str
+    #: Per seed: phase -> band -> {"accuracy", "count"}, for tasks with difficulty bands.
+    band_accuracy: list[dict[str, Any]] = field(default_factory=list)
+    #: Plugin that provided each model, e.g. {"chess-tiny": "chess-models"}.
+    model_plugins: dict[str, str] = field(default_factory=dict)
 
 
 def method_label(method: str, options: dict[str, Any]) -> str:
@@ -58,6 +62,9 @@ def collect_rows(store: RunStore) -> dict[str, list[LeaderboardRow]]:
         row.weak_accuracy.append(metrics["weak_accuracy"])
         row.ceiling_accuracy.append(metrics["ceiling_accuracy"])
         row.student_accuracy.append(metrics["student_accuracy"])
+        if "accuracy_by_band" in metrics:
+            row.band_accuracy.append(metrics["accuracy_by_band"])
+        row.model_plugins.update(model_plugins(record.data.get("plugins", {}), config))
         modified = datetime.fromtimestamp((record.folder / "record.json").stat().st_mtime, tz=timezone.utc)
         row.date = max(row.date, modified.strftime("%Y-%m-%d"))
 
@@ -65,6 +72,46 @@ def collect_rows(store: RunStore) -> dict[str, list[LeaderboardRow]]:
     for group, row in grouped.items():
         by_task[group[0]].append(row)
     return dict(by_task)
+
+
+def model_plugins(plugins: dict[str, Any], config: dict[str, Any]) -> dict[str, str]:
+    """The plugin behind the weak and the strong model of a cell record, by model name."""
+    found = {}
+    for part in ("weak", "strong"):
+        entry = plugins.get(part)
+        plugin = entry.get("plugin") if isinstance(entry, dict) else str(entry).split(" (")[0] if entry else None
+        found[config[part]] = plugin or "resolved at run time"
+    return found
+
+
+def band_lines(rows: list[LeaderboardRow]) -> list[str]:
+    """A table of test accuracy per difficulty band, mean over seeds, for rows that have bands."""
+    table = []
+    for row in rows:
+        if not row.band_accuracy:
+            continue
+        bands = sorted({band for seed in row.band_accuracy for band in seed["weak"]})
+        for band in bands:
+            values = {}
+            for phase in ("weak", "ceiling", "student"):
+                seeds = [seed[phase][band]["accuracy"] for seed in row.band_accuracy if band in seed[phase]]
+                values[phase] = f"{statistics.fmean(seeds):.3f}"
+            count = row.band_accuracy[0]["weak"].get(band, {}).get("count", 0)
+            table.append([row.method, f"{row.weak} → {row.strong}", row.mode, band, str(count), values["weak"], values["ceiling"], values["student"]])
+    if not table:
+        return []
+    headers = ["method", "weak → strong", "mode", "band", "test rows", "weak acc ↑", "ceiling acc ↑", "student acc ↑"]
+    return ["## Accuracy by difficulty band", "", tabulate(table, headers=headers, tablefmt="github", disable_numparse=True), ""]
+
+
+def family_lines(rows: list[LeaderboardRow]) -> list[str]:
+    """One line per model with the plugin (model family) that provided it."""
+    plugins: dict[str, str] = {}
+    for row in rows:
+        plugins.update(row.model_plugins)
+    if not plugins:
+        return []
+    return ["Models by family (providing plugin): " + "; ".join(f"{name}: {plugin}" for name, plugin in sorted(plugins.items())), ""]
 
 
 def render(task: str, rows: list[LeaderboardRow]) -> str:
@@ -93,6 +140,7 @@ def render(task: str, rows: list[LeaderboardRow]) -> str:
         tabulate(table, headers=headers, tablefmt="github", disable_numparse=True),
         "",
     ]
+    lines += family_lines(ordered) + band_lines(ordered)
     return "\n".join(lines)
 
 

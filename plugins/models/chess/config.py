@@ -15,7 +15,7 @@ class NetConfig:
     trunk_blocks: int
     #: Width of each square's read-out vector.
     square_width: int
-    #: Width of a move's feature vector (the hidden size the harness sees).
+    #: Width of a move's feature vector and of the value head's hidden layer.
     feature_size: int
 
     def as_dict(self) -> dict[str, int]:
@@ -23,9 +23,9 @@ class NetConfig:
 
 
 SIZES: dict[str, NetConfig] = {
-    "tiny": NetConfig(trunk_width=64, trunk_blocks=0, square_width=8, feature_size=32),
-    "small": NetConfig(trunk_width=256, trunk_blocks=1, square_width=16, feature_size=64),
-    "base": NetConfig(trunk_width=768, trunk_blocks=3, square_width=32, feature_size=128),
+    "tiny": NetConfig(trunk_width=32, trunk_blocks=0, square_width=4, feature_size=16),
+    "small": NetConfig(trunk_width=192, trunk_blocks=1, square_width=16, feature_size=64),
+    "base": NetConfig(trunk_width=512, trunk_blocks=2, square_width=32, feature_size=128),
 }
 
 MODEL_PREFIX = "chess-"
@@ -48,4 +48,5 @@ def parameter_count(config: NetConfig) -> int:
     count += (5 + 6 + 7 + 2) * features  # promotion, piece, captured, check embeddings
     count += (features + 2 * square) * features + features + features * features + features  # move MLP
     count += features + 1  # score
+    count += width * features + features + features + 1  # value head
     return count

@@ -18,6 +18,7 @@ import gzip
 import io
 import json
 import logging
+import multiprocessing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -32,6 +33,7 @@ from w2s_bench.errors import DataError
 from w2s_bench.plugins.models.chess.encoding import EncodedPositions, PositionEncoder
 from w2s_bench.progress import SILENT, Progress
 from w2s_bench.store import sha256_file
+from w2s_bench.tasks.chess.engine import open_engine, winning_chances
 from w2s_bench.tasks.chess.notation import legal_moves_sorted, position_key
 from w2s_bench.tasks.chess.selfplay import SelfPlayConfig, game_seed, play_game, play_games
 
@@ -46,28 +48,89 @@ TARGET_SOURCES = frozenset("beg")
 
 @dataclass(frozen=True)
 class CorpusGame:
-    """One game: UCI moves from the standard start and the source letter of each."""
+    """One game: UCI moves from the standard start, the source letter of each, and optionally position values.
+
+    ``values[i]`` is Stockfish's evaluation of the position before move ``i``
+    as per-mille winning chances of the side to move (see :func:`position_values`).
+    """
 
     moves: tuple[str, ...]
     sources: str
+    values: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if len(self.moves) != len(self.sources):
             raise DataError(f"corpus game has {len(self.moves)} moves but {len(self.sources)} source letters")
+        if self.values is not None and len(self.values) != len(self.moves):
+            raise DataError(f"corpus game has {len(self.moves)} moves but {len(self.values)} values")
 
 
 # --- generating ----------------------------------------------------------
+
+#: Search depth of the position values stored with the corpus. Depth 1 with
+#: Stockfish's quiescence search resolves pending captures, so the value says
+#: which pieces hang; it costs well under a millisecond a position.
+VALUE_DEPTH = 1
+
+
+def position_values(engine: chess.engine.SimpleEngine, moves: list[str]) -> list[int]:
+    """Evaluate the position before each move: per-mille winning chances of the side to move."""
+    board = chess.Board()
+    token = object()  # one hash per game, cleared at its start, so values do not depend on other games
+    values = []
+    for uci in moves:
+        info = engine.analyse(board, chess.engine.Limit(depth=VALUE_DEPTH), game=token)
+        values.append(round(1000 * winning_chances(info["score"], board.turn)))
+        board.push_uci(uci)
+    return values
+
 
 
 def _corpus_game(engine: chess.engine.SimpleEngine, book: Any, config: dict[str, Any], game_index: int) -> dict[str, Any]:
     selfplay = SelfPlayConfig(**{key: tuple(value) if isinstance(value, list) else value for key, value in config["selfplay"].items()})
     game = play_game(engine, book, game_seed(config["seed"], game_index, "corpus"), selfplay)
+    moves = [move.uci() for move in game.moves]
     return {
         "game": game_index,
-        "moves": " ".join(move.uci() for move in game.moves),
+        "moves": " ".join(moves),
         "sources": "".join(SOURCE_LETTERS[source] for source in game.sources),
         "depths": list(game.depths),
+        "values": position_values(engine, moves),
     }
+
+
+_annotator: dict[str, Any] = {}
+
+
+def _start_annotator() -> None:
+    _annotator["engine"] = open_engine()
+
+
+def _annotate(moves: str) -> list[int]:
+    return position_values(_annotator["engine"], moves.split())
+
+
+def annotate_rows(rows: list[dict[str, Any]], workers: int = 1, progress: Progress = SILENT) -> list[dict[str, Any]]:
+    """Add position values to rows written without them; the values are the same as at generation."""
+    missing = [row for row in rows if "values" not in row]
+    if not missing:
+        return rows
+    with progress.track("evaluate corpus positions", len(missing)) as advance:
+        if workers <= 1:
+            _start_annotator()
+            try:
+                for row in missing:
+                    row["values"] = _annotate(row["moves"])
+                    advance(1)
+            finally:
+                _annotator.pop("engine").quit()
+        else:
+            context = multiprocessing.get_context("spawn")
+            with context.Pool(workers, initializer=_start_annotator) as pool:
+                for row, values in zip(missing, pool.imap(_annotate, [row["moves"] for row in missing], chunksize=8)):
+                    row["values"] = values
+                    advance(1)
+    return rows
 
 
 def generate_corpus(
@@ -82,7 +145,7 @@ def generate_corpus(
     config = {"seed": seed, "selfplay": json.loads(json.dumps(asdict(selfplay)))}
     rows = play_games(work_file, config, _corpus_game, config, games, count_of=lambda row: 1, workers=workers,
                       progress=progress, description="generate corpus games")
-    return rows[:games]
+    return annotate_rows(rows[:games], workers, progress)
 
 
 def write_corpus(path: Path, rows: list[dict[str, Any]]) -> str:
@@ -104,7 +167,8 @@ def read_corpus_jsonl(path: Path) -> Iterator[CorpusGame]:
                 continue
             try:
                 row = json.loads(line)
-                yield CorpusGame(tuple(row["moves"].split()), row["sources"])
+                values = tuple(row["values"]) if "values" in row else None
+                yield CorpusGame(tuple(row["moves"].split()), row["sources"], values)
             except (json.JSONDecodeError, KeyError, AttributeError) as error:
                 raise DataError(f"{path}:{line_number}: invalid corpus row ({error})") from None
 
@@ -188,15 +252,17 @@ def encode_corpus(
     puzzle_keys: set[int],
     check: ContaminationCheck,
     progress: Progress = SILENT,
-) -> tuple[EncodedPositions, torch.Tensor, torch.Tensor]:
+) -> tuple[EncodedPositions, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Encode every (position, played move) pair of the clean games.
 
     Returns the positions with all their legal moves, the index of the played
-    move among them, and each position's game number (for a validation split
-    by game).
+    move among them, the position's value (winning chances of the side to
+    move in [-1, 1], NaN for games without values) and each position's game
+    number (for a validation split by game).
     """
     encoder = PositionEncoder()
     targets: list[int] = []
+    values: list[float] = []
     game_numbers: list[int] = []
 
     def counted(games: list[CorpusGame], advance) -> Iterator[CorpusGame]:
@@ -206,11 +272,17 @@ def encode_corpus(
 
     with progress.track("encode corpus games", len(games)) as advance:
         for game_number, (game, boards) in enumerate(clean_games(counted(games, advance), puzzle_keys, check)):
-            for board, uci, source in zip(boards, game.moves, game.sources):
+            for ply, (board, uci, source) in enumerate(zip(boards, game.moves, game.sources)):
                 if source not in TARGET_SOURCES:
                     continue
                 legal = legal_moves_sorted(board)
                 encoder.add(board, legal)
                 targets.append(legal.index(chess.Move.from_uci(uci)))
+                values.append(game.values[ply] / 1000 if game.values is not None else float("nan"))
                 game_numbers.append(game_number)
-    return encoder.finish(), torch.tensor(targets, dtype=torch.int64), torch.tensor(game_numbers, dtype=torch.int64)
+    return (
+        encoder.finish(),
+        torch.tensor(targets, dtype=torch.int64),
+        torch.tensor(values, dtype=torch.float32),
+        torch.tensor(game_numbers, dtype=torch.int64),
+    )

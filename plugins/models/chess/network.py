@@ -1,14 +1,21 @@
-"""The chess network: an MLP over the position and a move head that scores each candidate.
+"""The chess network: an MLP over the position with a move head and a value head.
 
 The trunk reads the one-hot piece codes and flags of a position (see
-:mod:`encoding`) through residual MLP blocks into a position vector. Two
-read-outs of that vector feed the move head: a global vector, and one small
-vector per square. Each candidate move gathers the vectors of its from- and
-to-square, adds embeddings of its piece, capture, promotion and check, and
-passes through a two-layer MLP; the result is the move's feature vector, and
-a linear layer turns it into the move's score. The feature vector is what
-the model plugin returns to the harness, so a linear probe on it can express
-the pretrained scorer exactly.
+:mod:`encoding`) through residual MLP blocks into a position vector.
+
+The move head scores each candidate move. Two read-outs of the position
+vector feed it: a global vector and one small vector per square. Each move
+gathers the vectors of its from- and to-square, adds embeddings of its
+piece, capture, promotion and check, and passes through a two-layer MLP into
+the move's feature vector; a linear layer turns that into the move's score.
+
+The value head maps the position vector through one hidden layer to the
+winning chances of the side to move, in [-1, 1].
+
+For a candidate move the harness gets the move's feature vector, the value
+head's hidden layer for the position after the move, and minus that
+position's value (the opponent moves there). A linear probe on them can
+express the pretrained move scorer and the one-move look-ahead exactly.
 
 MLPs were chosen over a transformer on 64 square tokens because, measured on
 a 2-core CPU with one thread, a 3-layer transformer of width 96 trained at
@@ -57,6 +64,8 @@ class ChessNet(nn.Module):
             nn.Linear(features, features), nn.GELU(),
         )
         self.score = nn.Linear(features, 1)
+        self.value_hidden = nn.Sequential(nn.Linear(width, features), nn.GELU())
+        self.value_out = nn.Linear(features, 1)
 
     def trunk(self, codes: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
         """Position vectors ``[P, trunk_width]`` from codes ``[P, 64]`` and flags ``[P, 12]``."""
@@ -79,10 +88,16 @@ class ChessNet(nn.Module):
             move_vectors = move_vectors + embedding(moves[:, column])
         return self.move_mlp(torch.cat([move_vectors, from_vectors, to_vectors], dim=1))
 
-    def forward(self, codes: torch.Tensor, flags: torch.Tensor, moves: torch.Tensor, position_index: torch.Tensor) -> torch.Tensor:
-        """Scores ``[M]`` of the moves."""
+    def value(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The value head's hidden layer ``[P, feature_size]`` and the value ``[P]`` in [-1, 1]."""
+        value_hidden = self.value_hidden(hidden)
+        return value_hidden, torch.tanh(self.value_out(value_hidden)).squeeze(-1)
+
+    def forward(self, codes: torch.Tensor, flags: torch.Tensor, moves: torch.Tensor, position_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores ``[M]`` of the moves and values ``[P]`` of the positions."""
         hidden = self.trunk(codes, flags)
-        return self.score(self.move_features(hidden, moves, position_index)).squeeze(-1)
+        scores = self.score(self.move_features(hidden, moves, position_index)).squeeze(-1)
+        return scores, self.value(hidden)[1]
 
 
 def parameter_count(network: nn.Module) -> int:

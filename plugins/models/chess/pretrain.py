@@ -40,6 +40,9 @@ MODEL_FILE = "model.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 #: Every ``VALIDATION_EVERY``-th corpus game is held out to measure move-prediction accuracy.
 VALIDATION_EVERY = 50
+#: Weight of the value loss (mean squared error on winning chances in [-1, 1])
+#: next to the move loss (cross-entropy over the legal moves).
+VALUE_WEIGHT = 2.0
 
 @dataclass(frozen=True)
 class PretrainConfig:
@@ -80,6 +83,7 @@ def model_dir(config: PretrainConfig, corpus_sha256: str) -> Path:
 class CorpusTensors:
     positions: EncodedPositions
     targets: torch.Tensor
+    values: torch.Tensor
     game_numbers: torch.Tensor
     check: dict[str, Any]
 
@@ -96,23 +100,23 @@ def corpus_tensors(corpus: Path, progress: Progress = SILENT) -> CorpusTensors:
         tensors = load_file(path)
         check = json.loads(check_path.read_text())
         positions = EncodedPositions(tensors["codes"], tensors["flags"], tensors["moves"], tensors["offsets"])
-        return CorpusTensors(positions, tensors["targets"], tensors["game_numbers"], check)
+        return CorpusTensors(positions, tensors["targets"], tensors["values"], tensors["game_numbers"], check)
 
     check = ContaminationCheck(puzzle_sets=sets, puzzle_positions=len(keys))
     games = read_corpus(corpus)
-    positions, targets, game_numbers = encode_corpus(games, keys, check, progress)
+    positions, targets, values, game_numbers = encode_corpus(games, keys, check, progress)
     record = {**check.as_dict(), "corpus": str(corpus), "corpus_sha256": corpus_sha, "positions": len(targets)}
     logger.info("corpus %s: %d positions; dropped %d of %d games that reached a puzzle position",
                 corpus.name, len(targets), check.games_dropped, check.games_checked)
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {"codes": positions.codes, "flags": positions.flags, "moves": positions.moves, "offsets": positions.offsets,
-               "targets": targets, "game_numbers": game_numbers}
+               "targets": targets, "values": values, "game_numbers": game_numbers}
     temporary = path.with_name(path.name + ".tmp")
     save_file({name: tensor.contiguous() for name, tensor in tensors.items()}, str(temporary))
     temporary.replace(path)
     atomic_write_json(check_path, record)
-    return CorpusTensors(positions, targets, game_numbers, record)
+    return CorpusTensors(positions, targets, values, game_numbers, record)
 
 
 # --- batches -------------------------------------------------------------
@@ -126,9 +130,10 @@ class Batch:
     position_index: torch.Tensor
     within: torch.Tensor
     targets: torch.Tensor
+    values: torch.Tensor
 
 
-def make_batch(positions: EncodedPositions, targets: torch.Tensor, rows: torch.Tensor) -> Batch:
+def make_batch(positions: EncodedPositions, targets: torch.Tensor, values: torch.Tensor, rows: torch.Tensor) -> Batch:
     """Gather positions ``rows`` and all their moves into one batch."""
     starts = positions.offsets[rows]
     lengths = positions.offsets[rows + 1] - starts
@@ -136,7 +141,7 @@ def make_batch(positions: EncodedPositions, targets: torch.Tensor, rows: torch.T
     first_of_position = torch.cumsum(lengths, 0) - lengths
     within = torch.arange(int(lengths.sum())) - first_of_position[position_index]
     move_rows = starts[position_index] + within
-    return Batch(positions.codes[rows], positions.flags[rows], positions.moves[move_rows], position_index, within, targets[rows])
+    return Batch(positions.codes[rows], positions.flags[rows], positions.moves[move_rows], position_index, within, targets[rows], values[rows])
 
 
 def padded_scores(scores: torch.Tensor, batch: Batch) -> torch.Tensor:
@@ -147,21 +152,38 @@ def padded_scores(scores: torch.Tensor, batch: Batch) -> torch.Tensor:
     return padded
 
 
-def batch_scores(network: ChessNet, batch: Batch) -> torch.Tensor:
-    scores = network(batch.codes, batch.flags, batch.moves, batch.position_index)
-    return padded_scores(scores, batch)
+def batch_outputs(network: ChessNet, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded move scores ``[B, max moves]`` and position values ``[B]``."""
+    scores, values = network(batch.codes, batch.flags, batch.moves, batch.position_index)
+    return padded_scores(scores, batch), values
+
+
+def batch_loss(network: ChessNet, batch: Batch) -> torch.Tensor:
+    scores, values = batch_outputs(network, batch)
+    loss = torch.nn.functional.cross_entropy(scores, batch.targets)
+    known = ~torch.isnan(batch.values)
+    if known.any():
+        loss = loss + VALUE_WEIGHT * torch.nn.functional.mse_loss(values[known], batch.values[known])
+    return loss
 
 
 @torch.no_grad()
-def move_accuracy(network: ChessNet, positions: EncodedPositions, targets: torch.Tensor, rows: torch.Tensor, batch_size: int = 1024) -> float:
-    """Share of positions where the top-scored move is the played move."""
+def validation_metrics(network: ChessNet, data: "CorpusTensors", rows: torch.Tensor, batch_size: int = 1024) -> dict[str, float]:
+    """Move accuracy (top-scored move is the played move) and value mean squared error."""
     network.eval()
-    correct = 0
+    correct, squared, known = 0, 0.0, 0
     for start in range(0, len(rows), batch_size):
-        batch = make_batch(positions, targets, rows[start : start + batch_size])
-        correct += int((batch_scores(network, batch).argmax(dim=1) == batch.targets).sum())
+        batch = make_batch(data.positions, data.targets, data.values, rows[start : start + batch_size])
+        scores, values = batch_outputs(network, batch)
+        correct += int((scores.argmax(dim=1) == batch.targets).sum())
+        mask = ~torch.isnan(batch.values)
+        squared += float(((values[mask] - batch.values[mask]) ** 2).sum())
+        known += int(mask.sum())
     network.train()
-    return correct / max(1, len(rows))
+    return {
+        "validation_move_accuracy": round(correct / max(1, len(rows)), 4),
+        "validation_value_mse": round(squared / known, 4) if known else float("nan"),
+    }
 
 
 def learning_rate(config: PretrainConfig, step: int, total: int) -> float:
@@ -218,9 +240,9 @@ def train_network(
     network = ChessNet(SIZES[config.size])
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
-    validation = data.game_numbers % VALIDATION_EVERY == 0
-    train_rows = torch.nonzero(~validation).squeeze(1)
-    validation_rows = torch.nonzero(validation).squeeze(1)
+    held_out = data.game_numbers % VALIDATION_EVERY == 0
+    train_rows = torch.nonzero(~held_out).squeeze(1)
+    validation_rows = torch.nonzero(held_out).squeeze(1)
     steps_per_epoch = math.ceil(len(train_rows) / config.batch_size)
     total = steps_per_epoch * config.epochs
 
@@ -246,8 +268,8 @@ def train_network(
             rows = order[index * config.batch_size : (index + 1) * config.batch_size]
 
             # forward and loss
-            batch = make_batch(data.positions, data.targets, rows)
-            loss = torch.nn.functional.cross_entropy(batch_scores(network, batch), batch.targets)
+            batch = make_batch(data.positions, data.targets, data.values, rows)
+            loss = batch_loss(network, batch)
 
             # backward and step
             for group in optimizer.param_groups:
@@ -264,9 +286,10 @@ def train_network(
                 save_checkpoint(checkpoint, network, optimizer, step, config)
                 last_saved = time.monotonic()
 
-    accuracy = move_accuracy(network, data.positions, data.targets, validation_rows)
-    progress.note(f"chess-{config.size}: validation move accuracy {accuracy:.3f} on {len(validation_rows)} positions")
-    summary = {"steps": total, "final_loss": round(last_loss, 4), "validation_move_accuracy": round(accuracy, 4),
+    validation = validation_metrics(network, data, validation_rows)
+    progress.note(f"chess-{config.size}: validation move accuracy {validation['validation_move_accuracy']:.3f}, "
+                  f"value mean squared error {validation['validation_value_mse']:.3f} on {len(validation_rows)} positions")
+    summary = {"steps": total, "final_loss": round(last_loss, 4), **validation,
                "validation_positions": len(validation_rows), "train_positions": len(train_rows)}
     return network, summary
 
