@@ -1,6 +1,5 @@
 """Stockfish: puzzle generation, its determinism and resumption, the supervisor models, a missing engine."""
 
-import json
 
 import chess
 import pytest
@@ -9,17 +8,18 @@ from w2s_bench.errors import UserError
 from w2s_bench.tasks.chess.engine import STOCKFISH_ENV, Strength, parse_strength, stockfish_path
 from w2s_bench.tasks.chess.generate import GenerationConfig, PuzzleCriteria, generate_puzzles
 from w2s_bench.tasks.chess.notation import STANDARD_FEN, Game, legal_moves_sorted
-from w2s_bench.tasks.chess.selfplay import SelfPlayConfig
+from w2s_bench.tasks.chess.selfplay import SelfPlayConfig, opening_book_path
 
 def engine_missing() -> bool:
     try:
         stockfish_path()
+        opening_book_path()
     except UserError:
         return True
     return False
 
 
-needs_engine = pytest.mark.skipif(engine_missing(), reason="Stockfish is not installed (apt-get install stockfish)")
+needs_engine = pytest.mark.skipif(engine_missing(), reason="needs Stockfish and the gnuchess opening book (apt-get install stockfish gnuchess-book)")
 
 #: Short games and shallow searches keep a generation test to a few seconds.
 FAST = GenerationConfig(

@@ -14,6 +14,7 @@ from w2s_bench.plugins.models.chess.encoding import board_codes, move_row
 from w2s_bench.plugins.models.chess.network import ChessNet
 from w2s_bench.plugins.models.chess.network import parameter_count as built_parameter_count
 from w2s_bench.tasks.chess.engine import stockfish_path
+from w2s_bench.tasks.chess.selfplay import opening_book_path
 from w2s_bench.tasks.chess.formats import read_puzzles
 from w2s_bench.tasks.chess.notation import legal_moves_sorted, position_key
 from w2s_bench.tasks.chess.puzzles import puzzle_example
@@ -195,6 +196,7 @@ def test_backbone_rejects_bad_text(isolated_cache, pgn_corpus):
 def engine_available() -> bool:
     try:
         stockfish_path()
+        opening_book_path()
     except Exception:
         return False
     return True

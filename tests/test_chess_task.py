@@ -60,7 +60,7 @@ def test_generated_set_loads_as_ranked_task():
     for example in data.test[:50]:
         board, move = parse_candidate(example.texts[example.label])
         assert board.san(move) == example.meta["solution_san"]
-        assert example.meta["band"].startswith("depth")
+        assert example.meta["band"] in ("mate", "check", "capture", "quiet move")
 
 
 def test_mate_in_one_set_labels_mate():
@@ -69,6 +69,7 @@ def test_mate_in_one_set_labels_mate():
     for example in data.test[:100]:
         assert example.texts[example.label].endswith("#")
         assert sum(text.endswith("#") for text in example.texts) == 1
+        assert example.meta["band"] == "mate"
 
 
 def test_shipped_corpus_has_no_puzzle_position():

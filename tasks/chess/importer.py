@@ -30,10 +30,13 @@ class ImportResult:
 
 
 def rating_scale(puzzles: list[Puzzle], format_name: str) -> str:
+    """Elo bands for Lichess files and Elo-like ratings, depth bands for small ratings, else solution kinds."""
     if format_name == "lichess":
         return "elo"
     ratings = [puzzle.rating for puzzle in puzzles if puzzle.rating is not None]
-    return "elo" if ratings and max(ratings) > MAX_DEPTH_RATING else "depth"
+    if not ratings:
+        return "kind"
+    return "elo" if max(ratings) > MAX_DEPTH_RATING else "depth"
 
 
 def import_puzzles(path: Path, name: str, format_name: str | None = None, limit: int | None = None) -> ImportResult:

@@ -22,7 +22,8 @@ from w2s_bench.tasks.chess.notation import Game, NotationError, STANDARD_FEN, ca
 #: chosen by a hash of the puzzle id.
 TEST_SHARE_PERCENT = 20
 
-#: Difficulty bands: (lowest rating in the band, label), for each rating scale.
+#: Difficulty bands: (lowest rating in the band, label), for each numeric rating scale.
+#: The "kind" scale bands puzzles by their solution instead (see :func:`solution_kind`).
 BANDS = {
     "depth": ((1, "depth 1"), (2, "depth 2-3"), (4, "depth 4-6"), (7, "depth 7+")),
     "elo": ((0, "<1200"), (1200, "1200-1599"), (1600, "1600-1999"), (2000, "2000+")),
@@ -235,6 +236,17 @@ def split_of(puzzle: Puzzle) -> str:
     return "test" if bucket < TEST_SHARE_PERCENT else "train"
 
 
+def solution_kind(board: chess.Board, move: chess.Move) -> str:
+    """The solution's kind: mate, check, capture or quiet move (in that order of precedence)."""
+    if gives_mate(board, move):
+        return "mate"
+    if board.gives_check(move):
+        return "check"
+    if board.is_capture(move):
+        return "capture"
+    return "quiet move"
+
+
 def band_of(rating: float | None, scale: str) -> str:
     """The difficulty band label of a rating on the "depth" or "elo" scale."""
     if rating is None:
@@ -264,9 +276,11 @@ def puzzle_example(puzzle: Puzzle, rating_scale: str) -> Example:
 
     candidates = legal_moves_sorted(board)
     texts = candidate_texts_after(game, movetext, board, candidates)
+    kind = solution_kind(board, solution)
     meta = {
         "rating": puzzle.rating,
-        "band": band_of(puzzle.rating, rating_scale),
+        "band": kind if rating_scale == "kind" else band_of(puzzle.rating, rating_scale),
+        "solution_kind": kind,
         "themes": list(puzzle.themes),
         "source": puzzle.source,
         "legal_moves": len(candidates),

@@ -41,7 +41,8 @@ class PuzzleSet:
 
     name: str
     path: Path
-    #: "depth" (generated: smallest Stockfish depth that finds the move) or "elo" (Lichess ratings).
+    #: How examples are banded: "elo" (Lichess ratings), "depth" (smallest Stockfish
+    #: depth that finds the move) or "kind" (the solution's kind: mate, check, capture, quiet move).
     rating_scale: str
     description: str
     #: Expected sha256 of a shipped file; None for imported sets.
