@@ -57,11 +57,18 @@ def parse_ladder(value: str | Sequence[str]) -> list[str]:
 
 
 def default_ladder(registry: Any, task: str, weak: str, strong: str) -> list[str]:
-    """Ask the plugins (hook ``w2s_bench_default_ladder``) for the ladder from weak to strong.
+    """Return the task's own model ladder, else ask the plugins (hook
+    ``w2s_bench_default_ladder``) for the ladder from weak to strong.
 
     :raises UserError: when no plugin returns a ladder between the two models.
     """
-    kind = registry.task(task).kind
+    spec = registry.task(task)
+    kind = spec.kind
+    # a task that names its own model family (the chess networks) supplies the ladder
+    task_models = list(getattr(spec, "models", ()) or ())
+    if weak in task_models and strong in task_models and task_models.index(weak) < task_models.index(strong):
+        return task_models[task_models.index(weak) : task_models.index(strong) + 1]
+
     ladder = registry.manager.hook.w2s_bench_default_ladder(task_kind=kind, weak=weak, strong=strong)
     if ladder is None:
         raise UserError(
