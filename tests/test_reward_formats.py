@@ -36,6 +36,7 @@ MALFORMED_CASES = [
     ("duplicate_pair.jsonl", 3, "repeats line 1"),
     ("mixed_layouts.jsonl", 2, "row uses the hh layout but line 1 uses the plain layout"),
     ("not_utf8.jsonl", None, "not valid UTF-8 text"),
+    ("not_gzip.jsonl.gz", None, "not a readable gzip file"),
     ("empty_file.jsonl", None, "no pairs in the file"),
     ("only_train_split.jsonl", None, "no pairs in the test split"),
 ]
