@@ -22,7 +22,7 @@ MALFORMED_CASES = [
     ("invalid_json.jsonl", 2, "invalid JSON"),
     ("not_an_object.jsonl", 3, "expected a JSON object, got list"),
     ("missing_rejected.jsonl", 2, "field 'rejected' is missing"),
-    ("identical_replies.jsonl", 2, "fields 'chosen' and 'rejected' hold the same reply"),
+    ("identical_replies.jsonl", 2, "fields 'chosen' and 'rejected' contain the same reply"),
     ("empty_chosen.jsonl", 1, "field 'chosen' is empty"),
     ("chosen_not_string.jsonl", 3, "field 'chosen' is int; expected a string"),
     ("hh_no_turn_markers.jsonl", 2, "field 'chosen' has no 'Human:' or 'Assistant:' turn marker"),
@@ -36,6 +36,7 @@ MALFORMED_CASES = [
     ("duplicate_pair.jsonl", 3, "repeats line 1"),
     ("mixed_layouts.jsonl", 2, "row uses the hh layout but line 1 uses the plain layout"),
     ("not_utf8.jsonl", None, "not valid UTF-8 text"),
+    ("not_gzip.jsonl.gz", None, "not a readable gzip file"),
     ("empty_file.jsonl", None, "no pairs in the file"),
     ("only_train_split.jsonl", None, "no pairs in the test split"),
 ]

