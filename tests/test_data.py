@@ -12,7 +12,7 @@ import pytest
 from w2s_bench.data import split_halves
 from w2s_bench.errors import DataError
 from w2s_bench.registry import Registry
-from w2s_bench.tasks.nlp.loader import load_binary_jsonl
+from w2s_bench.tasks.nlp.loader import example_id, load_binary_jsonl
 
 
 def test_split_is_deterministic_and_disjoint() -> None:
@@ -41,21 +41,23 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 
 
 GOOD = [
-    json.dumps({"id": "a", "split": "train", "text": "fine", "label": 1}),
-    json.dumps({"id": "b", "split": "test", "text": "bad", "label": 0}),
+    json.dumps({"id": example_id("fine"), "split": "train", "text": "fine", "label": 1}),
+    json.dumps({"id": example_id("bad"), "split": "test", "text": "bad", "label": 0}),
 ]
+ID_X = example_id("x")
 
 
 @pytest.mark.parametrize(
     ("bad_line", "expected"),
     [
         ("{not json", r":3: invalid JSON"),
-        (json.dumps({"id": "c", "split": "train", "text": "", "label": 1}), r":3: field 'text'"),
-        (json.dumps({"id": "c", "split": "train", "text": "x", "label": 2}), r":3: field 'label' is 2"),
-        (json.dumps({"id": "c", "split": "train", "text": "x", "label": True}), r":3: field 'label'"),
-        (json.dumps({"id": "c", "split": "dev", "text": "x", "label": 1}), r":3: field 'split'"),
+        (json.dumps({"id": ID_X, "split": "train", "text": "", "label": 1}), r":3: field 'text'"),
+        (json.dumps({"id": ID_X, "split": "train", "text": "x", "label": 2}), r":3: field 'label' is 2"),
+        (json.dumps({"id": ID_X, "split": "train", "text": "x", "label": True}), r":3: field 'label'"),
+        (json.dumps({"id": ID_X, "split": "dev", "text": "x", "label": 1}), r":3: field 'split'"),
         (json.dumps({"split": "train", "text": "x", "label": 1}), r":3: field 'id'"),
-        (json.dumps({"id": "a", "split": "train", "text": "x", "label": 1}), r":3: field 'id' 'a' repeats line 1"),
+        (json.dumps({"id": "c", "split": "train", "text": "x", "label": 1}), r":3: field 'id' is 'c' but the hash of the text"),
+        (json.dumps({"id": example_id("fine"), "split": "test", "text": "fine", "label": 1}), r":3: field 'id' .* repeats line 1"),
         (json.dumps([1, 2]), r":3: expected a JSON object"),
     ],
 )
@@ -80,7 +82,7 @@ def test_gzip_file_loads(tmp_path: Path) -> None:
         handle.write("\n".join(GOOD) + "\n")
 
     data = load_binary_jsonl(path, "t")
-    assert [example.id for example in data.train] == ["a"]
+    assert [example.id for example in data.train] == [example_id("fine")]
 
 
 def test_empty_split_is_rejected(tmp_path: Path) -> None:

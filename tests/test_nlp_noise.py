@@ -38,7 +38,7 @@ def test_leaderboard_marks_noise(tmp_path):
     written = {path.stem: path.read_text() for path in write_leaderboards(store, tmp_path / "boards")}
 
     assert "| 0.600 " in written["clear"]
-    assert "within noise (gap +0.020, SE 0.032)" in written["noisy"]
+    assert "gap within noise" in written["noisy"]
     assert "3.000" not in written["noisy"]
     assert "undefined (ceiling ≤ weak)" in written["inverted"]
 
@@ -48,4 +48,4 @@ def test_file_task_leaderboard_name(tmp_path):
     save_cell(store, "file:data/my reviews.jsonl?text=body", 0.70, 0.80, 0.76, 1000)
     (path,) = write_leaderboards(store, tmp_path / "boards")
     assert path.parent == tmp_path / "boards"
-    assert path.name == "file_data_my_reviews.jsonl_text_body.md"
+    assert path.name == "file-data-my-reviews.jsonl-text-body.md"

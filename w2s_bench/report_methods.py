@@ -48,7 +48,7 @@ def seeds_of(records: list[Record]) -> str:
 
 def bootstrap_row(records: list[Record]) -> list[str]:
     config = records[0].data["config"]
-    ladder = records[0].metrics["ladder"]
+    ladder = records[0].metrics.get("ladder") or [step["model"] for step in records[0].metrics["ladder_steps"]]
     step_means = [mean_of(records, lambda metrics, index=index: metrics["ladder_steps"][index]["test_accuracy"]) for index in range(len(ladder))]
     weak = mean_of(records, lambda metrics: metrics["weak_accuracy"])
     ceiling = mean_of(records, lambda metrics: metrics["ceiling_accuracy"])
@@ -80,7 +80,7 @@ def generative_row(records: list[Record]) -> list[str]:
 def render_method_sections(store: RunStore, task: str) -> str:
     """Markdown sections for the bootstrap and generative-finetune cells of one task ("" if none)."""
     records = [record for record in store.records("cells") if record.data["config"]["task"] == task]
-    bootstrap = [record for record in records if "ladder_steps" in record.metrics]
+    bootstrap = [record for record in records if {"ladder_steps", "direct_student_accuracy"} <= set(record.metrics)]
     generative = [record for record in records if "adjusted_ceiling_accuracy" in record.metrics]
     lines: list[str] = []
 
