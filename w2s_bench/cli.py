@@ -122,7 +122,7 @@ def list_command() -> None:
     for kind in ("task", "method", "model"):
         for name, registered in registry.entries(kind).items():
             table.add_row(kind, name, registered.provider, registered.spec.description)
-    console().print(table)
+    console(stderr=False).print(table)
 
 
 @cli.command()
