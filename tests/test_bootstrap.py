@@ -17,6 +17,7 @@ from w2s_bench.ladder import STEP_PHASE, parse_ladder
 from w2s_bench.metrics import pgr
 from w2s_bench.pipeline import PREDICTIONS_FILE, CellConfig, CellResult, Pipeline
 from w2s_bench.registry import Registry
+from w2s_bench.report import write_leaderboards
 from w2s_bench.store import RunStore
 
 
@@ -216,3 +217,27 @@ def test_bootstrap_on_padded_rank_task(tmp_path: Path, tiny_model_dir: Path) -> 
     widths = torch.tensor([len(data.train[row].texts) for row in half2])
     assert float(labels[widths == 2][:, 2:].abs().sum()) == 0.0
     assert len(result.record.metrics["ladder_steps"]) == 3
+
+
+def test_leaderboard_shows_steps_and_direct_jump(tmp_path: Path, ladder_run: tuple[RunStore, CellResult]) -> None:
+    store, result = ladder_run
+    [page] = write_leaderboards(store, tmp_path)
+    lines = page.read_text().splitlines()
+    section = lines.index("## Bootstrap: every ladder step, the bootstrapped student and the direct jump")
+    row = next(line for line in lines[section:] if line.startswith("| bootstrap(ladder=") and "aux_conf" not in line)
+    steps = result.record.metrics["ladder_steps"]
+
+    assert f"minilm-l1 {steps[1]['test_accuracy']:.3f} → minilm-l2 {steps[2]['test_accuracy']:.3f}" in row
+    assert f"| {result.record.metrics['direct_student_accuracy']:.3f} " in row
+    assert f"| {result.student_accuracy:.3f} " in row
+
+
+def test_cli_prints_every_step(tmp_path: Path, tiny_model_dir: Path) -> None:
+    result = run_cli("run", "--method", "bootstrap", "--ladder", f"{tiny_model_dir},minilm-l1", "--runs-dir", str(tmp_path),
+                     "--max-train", "200", "--max-test", "100", env={"W2S_BENCH_THREADS": "1", "COLUMNS": "400"})
+
+    assert result.returncode == 0, result.stderr
+    assert "bootstrap ladder steps" in result.stdout
+    assert "half 2, labels of step 1" in result.stdout
+    assert "direct-jump student" in result.stdout
+    assert "bootstrap PGR" in result.stdout

@@ -26,6 +26,7 @@ from w2s_bench.metrics import pgr
 from w2s_bench.pipeline import CellConfig, Pipeline
 from w2s_bench.plugins.models.hf import HFBackbone
 from w2s_bench.registry import Registry
+from w2s_bench.report import write_leaderboards
 from w2s_bench.specs import ModelSpec
 from w2s_bench.store import RunStore
 
@@ -274,3 +275,34 @@ def test_smollm2_step_round_trip(tmp_path: Path, registry: Registry) -> None:
     assert not record.metrics["fresh_head"]
     assert features.shape == (2, 576)
     assert torch.isfinite(features).all()
+
+
+def test_cli_reports_both_ceilings(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from conftest import run_cli
+
+    result = run_cli("run", "--method", "generative-finetune", "--weak", str(tiny_model_dir), "--strong", str(tiny_model_dir),
+                     "-o", "lm_texts=32", "-o", "lm_batch_size=16", "-o", "lm_heldout=16", "--runs-dir", str(tmp_path),
+                     "--max-train", "200", "--max-test", "100", env={"W2S_BENCH_THREADS": "1", "COLUMNS": "400"})
+
+    assert result.returncode == 0, result.stderr
+    assert "generative step: masked-lm on 32 of 200 distinct training texts (16 held out)" in result.stderr
+    assert "plain ceiling" in result.stdout
+    assert "adjusted ceiling" in result.stdout
+    assert "PGR (adjusted ceiling)" in result.stdout
+
+
+def test_leaderboard_shows_both_ceilings(tmp_path: Path, registry: Registry, tiny_model_dir: Path) -> None:
+    store = RunStore(tmp_path / "runs")
+    cell = CellConfig(task="rotten_tomatoes", method="generative-finetune", weak=str(tiny_model_dir), strong=str(tiny_model_dir),
+                      max_train=200, max_test=100, method_options={"lm_texts": 32, "lm_batch_size": 16, "lm_heldout": 16})
+    result = Pipeline(registry, store).run(cell)
+
+    [page] = write_leaderboards(store, tmp_path / "boards")
+    lines = page.read_text().splitlines()
+    section = lines.index("## Generative finetuning: plain and adjusted ceilings")
+    row = next(line for line in lines[section:] if line.startswith("| generative-finetune"))
+
+    assert "PGR (adjusted ceiling)" in lines[section + 6]
+    assert f"| {result.record.metrics['plain_ceiling_accuracy']:.3f} " in row
+    assert f"| {result.record.metrics['adjusted_ceiling_accuracy']:.3f} " in row
+    assert "masked_lm, 32 texts, 2 steps" in row
