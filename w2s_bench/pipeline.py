@@ -396,7 +396,7 @@ class Pipeline:
         return method
 
     def plain_student_side(self, cell: CellConfig, data: TaskData, split: Split, weak: Record) -> StudentSide:
-        """The ceiling and the student of a plain method."""
+        """Run the ceiling and student phases of a plain method."""
         ceiling = self.ceiling_phase(cell, data, split)
         student = self.student_phase(cell, data, split, weak)
         phases = {"ceiling": ceiling.data["key"], "student": student.data["key"]}
