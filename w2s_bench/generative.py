@@ -141,7 +141,7 @@ class FinetunedModelSpec(ModelSpec):
 
 
 def load_finetuned_backbone(base: ModelSpec, record: Record, name: str, fingerprint: str, device: torch.device | str) -> Any:
-    """The base backbone with the stored finetuned weights loaded into it."""
+    """Create the base backbone and load the stored finetuned weights into it."""
     backbone = base.create(device=device)
     weights = record.tensors(WEIGHTS_FILE)
     result = backbone.module.load_state_dict(weights, strict=False)
@@ -175,7 +175,7 @@ def add_finetuned_model(pipeline: Any, base_name: str, record: Record) -> str:
 
 
 def settings_with_overrides(base: GenerativeSettings, overrides: dict[str, Any]) -> GenerativeSettings:
-    """``base`` with the non-None overrides applied; ``max_texts=0`` means every text."""
+    """Return ``base`` with the non-None overrides applied; ``max_texts=0`` means every text."""
     values = {name: value for name, value in overrides.items() if value is not None}
     if values.get("max_texts") == 0:
         values["max_texts"] = None
