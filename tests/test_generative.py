@@ -186,6 +186,15 @@ def test_settings_reject_bad_values(override: dict, message: str) -> None:
         GenerativeSettings(**override)
 
 
+def test_default_settings_follow_device_and_objective() -> None:
+    from w2s_bench.generative import CPU_DECODER_SETTINGS, CPU_SETTINGS, GPU_SETTINGS, default_settings
+
+    assert default_settings(torch.device("cpu"), MASKED_LM) == CPU_SETTINGS
+    assert default_settings(torch.device("cpu"), CAUSAL_LM) == CPU_DECODER_SETTINGS
+    assert default_settings(torch.device("cuda"), CAUSAL_LM) == GPU_SETTINGS
+    assert GPU_SETTINGS.max_texts is None
+
+
 def test_method_rejects_bad_option(registry: Registry) -> None:
     with pytest.raises(UserError, match="max_length=2"):
         registry.method("generative-finetune").create(lm_max_length=2)

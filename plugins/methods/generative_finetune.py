@@ -24,6 +24,7 @@ from w2s_bench.generative import (
     settings_with_overrides,
 )
 from w2s_bench.hookspecs import hookimpl
+from w2s_bench.language_model import objective_of
 from w2s_bench.methods import Method, create_loss_method
 from w2s_bench.metrics import pgr
 from w2s_bench.pipeline import StudentSide, resolve_device
@@ -37,12 +38,13 @@ class GenerativeFinetuneMethod(Method):
 
     :param loss: the plain method whose loss trains the student (naive or aux_conf).
     :param lm_texts: training texts for the language-model step; 0 uses all.
-        Default: 512 on a CPU, all on a GPU.
+        Default: 512 on a CPU (160 for a decoder), all on a GPU.
     :param lm_epochs: passes over those texts (default 1).
     :param lm_batch_size: texts per step (default 8 on a CPU, 32 on a GPU).
     :param lm_lr: peak learning rate (default 5e-5).
     :param lm_max_length: tokens per text (default 128 on a CPU, 256 on a GPU).
-    :param lm_heldout: texts held out to measure the LM loss (default 64 on a CPU, 512 on a GPU).
+    :param lm_heldout: texts held out to measure the LM loss (default 64 on a CPU,
+        32 for a decoder, 512 on a GPU).
     :param lm_seed: seed of the language-model step (default 0); it is not the
         cell's seed, so every seed of a cell shares one finetuned backbone.
     :param loss_options: options of the loss method, such as ``alpha_max``.
@@ -92,7 +94,8 @@ class GenerativeFinetuneMethod(Method):
     def student_side(self, pipeline: Any, cell: Any, data: TaskData, split: Split, weak: Record) -> StudentSide:
         method = self.loss_method(pipeline)
         device = resolve_device(cell.device)
-        settings = settings_with_overrides(default_settings(device), self.overrides)
+        objective = objective_of(pipeline.backbone(cell.strong, device))
+        settings = settings_with_overrides(default_settings(device, objective), self.overrides)
 
         plain_ceiling = pipeline.ceiling_phase(cell, data, split)
         finetuned = generative_phase(pipeline, cell.strong, data, settings, device)
