@@ -81,6 +81,12 @@ def example_limit(requested: int | None, cpu_default: int, on_gpu: bool) -> int 
     return None if on_gpu else cpu_default
 
 
+def model_pair(task_spec: Any, weak: str | None, strong: str | None) -> tuple[str, str]:
+    """The (weak, strong) models of a task: the given names, else the task's ladder ends, else the defaults."""
+    ladder = task_spec.models
+    return weak or (ladder[0] if ladder else DEFAULT_WEAK), strong or (ladder[-1] if ladder else DEFAULT_STRONG)
+
+
 def console(stderr: bool = True):
     """Create a rich console, at least 120 columns wide when output is not a terminal."""
     from rich.console import Console
@@ -128,8 +134,10 @@ def list_command() -> None:
 @cli.command()
 @click.option("--task", default=DEFAULT_TASK, show_default=True, help="Task name, or several separated by commas.")
 @click.option("--method", default="naive", show_default=True, help="Method name, or several separated by commas.")
-@click.option("--weak", default=DEFAULT_WEAK, show_default=True, help="Weak supervisor model (name, local folder or hub id).")
-@click.option("--strong", default=DEFAULT_STRONG, show_default=True, help="Strong student and ceiling model.")
+@click.option("--weak", default=None,
+              help=f"Weak supervisor model (name, local folder or hub id). Default: the task's weakest default model, else {DEFAULT_WEAK}.")
+@click.option("--strong", default=None,
+              help=f"Strong student and ceiling model. Default: the task's strongest default model, else {DEFAULT_STRONG}.")
 @click.option("--seed", "seeds", default="0", show_default=True, help="Seed, or several separated by commas; sets the split and training order.")
 @click.option("--mode", type=click.Choice(["probe", "finetune"]), default="probe", show_default=True,
               help="probe trains a head on cached frozen features; finetune trains the whole model.")
@@ -149,7 +157,7 @@ def list_command() -> None:
                    "--weak and --strong default to its ends. Default: the plugins' ladder between --weak and --strong.")
 @click.option("--loss", default=None,
               help="Student loss of bootstrap and generative-finetune: naive or aux_conf (same as -o loss=...). Default: naive.")
-def run(task: str, method: str, weak: str, strong: str, seeds: str, mode: str, runs_dir: Path,
+def run(task: str, method: str, weak: str | None, strong: str | None, seeds: str, mode: str, runs_dir: Path,
         max_train: int | None, max_test: int | None, epochs: int | None, lr: float | None,
         batch_size: int | None, device: str, method_options: tuple[str, ...], ladder: str | None,
         loss: str | None) -> None:
@@ -176,18 +184,18 @@ def run(task: str, method: str, weak: str, strong: str, seeds: str, mode: str, r
 
     registry = default_registry()
     tasks, methods = comma_list(task), comma_list(method)
-    for name in tasks:
-        registry.task(name)
+    pairs = {name: model_pair(registry.task(name), weak, strong) for name in tasks}
     for name in methods:
         registry.method(name)
-    registry.model(weak)
-    registry.model(strong)
+    for pair in pairs.values():
+        for model_name in pair:
+            registry.model(model_name)
     method_option_sets = options_per_method(registry, methods, options, {"ladder": ladder, "loss": loss})
 
     out = console()
     pipeline = Pipeline(registry, RunStore(runs_dir), RichProgress(out))
     cells = [
-        CellConfig(task_name, method_name, weak, strong, seed, mode, method_option_sets[method_name],
+        CellConfig(task_name, method_name, *pairs[task_name], seed, mode, method_option_sets[method_name],
                    train_limit, test_limit, train, device)
         for task_name in tasks for seed in seed_list for method_name in methods
     ]
@@ -254,6 +262,10 @@ cli.add_command(grid_command)
 from w2s_bench.tasks.reward.commands import reward  # noqa: E402
 
 cli.add_command(reward)
+
+from w2s_bench.chess_cli import chess  # noqa: E402
+
+cli.add_command(chess)
 
 
 def main() -> None:

@@ -29,5 +29,15 @@ def pgr(weak: float, ceiling: float, student: float) -> float | None:
     return (student - weak) / gap
 
 
+def accuracy_by_group(probs: torch.Tensor, labels: torch.Tensor, groups: list[str]) -> dict[str, dict[str, float]]:
+    """Accuracy and row count per group label (such as a difficulty band), groups in sorted order."""
+    correct = (probs.argmax(dim=-1) == labels).float()
+    result = {}
+    for group in sorted(set(groups)):
+        rows = torch.tensor([index for index, name in enumerate(groups) if name == group], dtype=torch.long)
+        result[group] = {"accuracy": float(correct[rows].mean()), "count": len(rows)}
+    return result
+
+
 def format_pgr(value: float | None) -> str:
     return "undefined (ceiling ≤ weak)" if value is None else f"{value:.3f}"
