@@ -22,7 +22,7 @@ from typing import Any
 import chess
 
 from w2s_bench.tasks.chess.generate import GenerationConfig, generate_puzzles, write_puzzles
-from w2s_bench.tasks.chess.sets import DATA_DIR, MANIFEST, PuzzleSet, puzzle_position_keys
+from w2s_bench.tasks.chess.sets import DATA_DIR, MANIFEST, puzzle_position_keys
 
 BIGBENCH_REQUIREMENT = "bigbench==1.0.0"
 BIGBENCH_SDIST = "bigbench-1.0.0.tar.gz"
@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("puzzles", "mate-in-one", "corpus"), default=None)
     args = parser.parse_args()
     args.work_dir.mkdir(parents=True, exist_ok=True)
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
 
     entries: dict[str, dict[str, Any]] = {}
     if args.only in (None, "puzzles"):
@@ -182,5 +183,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-__all__ = ["main", "PuzzleSet"]

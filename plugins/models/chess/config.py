@@ -39,7 +39,7 @@ LADDER: tuple[str, ...] = tuple(MODEL_PREFIX + size for size in SIZES)
 def parameter_count(config: NetConfig) -> int:
     """Parameters of a :class:`~w2s_bench.plugins.models.chess.network.ChessNet` of this size, without building it."""
     width, square, features = config.trunk_width, config.square_width, config.feature_size
-    inputs = 64 * 13 + 12  # one-hot piece codes of 64 squares, then 12 flags
+    inputs = 64 * 13 + 12 + 2 * 64  # one-hot piece codes, castling and en passant flags, attack counts
     count = inputs * width + width
     count += config.trunk_blocks * (2 * width + 2 * (width * width + width))
     count += 2 * width  # final layer norm
