@@ -23,8 +23,8 @@ class NetConfig:
 
 
 SIZES: dict[str, NetConfig] = {
-    "tiny": NetConfig(trunk_width=32, trunk_blocks=0, square_width=4, feature_size=16),
-    "small": NetConfig(trunk_width=192, trunk_blocks=1, square_width=16, feature_size=64),
+    "tiny": NetConfig(trunk_width=8, trunk_blocks=0, square_width=2, feature_size=8),
+    "small": NetConfig(trunk_width=96, trunk_blocks=1, square_width=8, feature_size=32),
     "base": NetConfig(trunk_width=512, trunk_blocks=2, square_width=32, feature_size=128),
 }
 
