@@ -26,6 +26,10 @@ def build_tiny_model(folder: Path) -> Path:
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+    from w2s_bench.plugins.models.hf import quiet_transformers
+
+    quiet_transformers()
+
     characters = " .#+=-/[]\"\n0123456789abcdefghKQRBNOPxyzSetUpFEN"
     vocabulary = {"<unk>": 0, "<s>": 1}
     for character in characters:

@@ -1,6 +1,5 @@
 """Stockfish: puzzle generation, its determinism and resumption, the supervisor models, a missing engine."""
 
-
 import chess
 import pytest
 

@@ -36,7 +36,7 @@ def isolated_cache(tmp_path, monkeypatch):
 
 def test_shipped_sets_are_tasks_with_the_ladder():
     registry = Registry()
-    for name in ("chess", "chess_mate_in_one"):
+    for name in ("chess", "chess_generated", "chess_mate_in_one"):
         spec = registry.task(name)
         assert spec.kind == "chess"
         assert spec.models == LADDER
@@ -47,9 +47,9 @@ def test_shipped_sets_are_tasks_with_the_ladder():
 
 def test_generated_set_loads_as_ranked_task():
     registry = Registry()
-    task = registry.task("chess").create()
+    task = registry.task("chess_generated").create()
     data = task.load()
-    manifest = json.loads((Path(shipped_sets()["chess"].path).parent / "manifest.json").read_text())["chess"]
+    manifest = json.loads((shipped_sets()["chess_generated"].paths[0].parent / "manifest.json").read_text())["chess_generated"]
 
     assert data.head == "rank"
     assert len(data.train) == manifest["rows"]["train"]
@@ -61,6 +61,18 @@ def test_generated_set_loads_as_ranked_task():
         board, move = parse_candidate(example.texts[example.label])
         assert board.san(move) == example.meta["solution_san"]
         assert example.meta["band"] in ("mate", "check", "capture", "quiet move")
+
+
+def test_default_set_interleaves_both_sets():
+    data = Registry().task("chess").create().load()
+    generated = Registry().task("chess_generated").create().load()
+    mate_in_one = Registry().task("chess_mate_in_one").create().load()
+
+    assert len(data.train) == len(generated.train) + len(mate_in_one.train)
+    assert len(data.test) == len(generated.test) + len(mate_in_one.test)
+    first_thousand = [example.meta["source"] for example in data.train[:1000]]
+    assert 300 < first_thousand.count("checkmate_in_one") < 700
+    assert {example.meta["band"] for example in data.test} == {"mate", "check", "capture", "quiet move"}
 
 
 def test_mate_in_one_set_labels_mate():
@@ -78,7 +90,8 @@ def test_shipped_corpus_has_no_puzzle_position():
 
     puzzle_keys = set()
     for puzzle_set in shipped_sets().values():
-        puzzle_keys.update(position_key(puzzle_position(row)) for row in read_set_rows(puzzle_set.path))
+        for path in puzzle_set.paths:
+            puzzle_keys.update(position_key(puzzle_position(row)) for row in read_set_rows(path))
     assert len(puzzle_keys) > 4000
 
     games = read_corpus(SHIPPED_CORPUS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -40,20 +41,30 @@ def puzzle_from_row(row: dict[str, Any]) -> Puzzle:
 
 
 def load_puzzle_set(puzzle_set: PuzzleSet) -> tuple[TaskData, LoadReport]:
-    """Load a set as ranked task data; puzzles that fail a check are left out and reported."""
+    """Load a set as ranked task data; puzzles that fail a check are left out and reported.
+
+    A set of several files is interleaved in the order of a hash of each
+    puzzle id, so the first N examples of a split mix every file, whatever
+    the run seed.
+    """
     puzzle_set.verify()
-    report = LoadReport(source=str(puzzle_set.path))
+    report = LoadReport(source=", ".join(str(path) for path in puzzle_set.paths))
     splits: dict[str, list[Example]] = {"train": [], "test": []}
 
-    for line_number, row in enumerate(read_set_rows(puzzle_set.path), start=1):
-        where = f"{puzzle_set.path}:{line_number}"
-        try:
-            puzzle = puzzle_from_row(row)
-            example = puzzle_example(puzzle, puzzle_set.rating_scale)
-        except PuzzleError as error:
-            report.reject(str(row.get("id", f"line {line_number}")), where, str(error))
-            continue
-        splits[split_of(puzzle)].append(example)
+    for path in puzzle_set.paths:
+        for line_number, row in enumerate(read_set_rows(path), start=1):
+            where = f"{path}:{line_number}"
+            try:
+                puzzle = puzzle_from_row(row)
+                example = puzzle_example(puzzle, puzzle_set.rating_scale)
+            except PuzzleError as error:
+                report.reject(str(row.get("id", f"line {line_number}")), where, str(error))
+                continue
+            splits[split_of(puzzle)].append(example)
+
+    if len(puzzle_set.paths) > 1:
+        for examples in splits.values():
+            examples.sort(key=lambda example: hashlib.sha256(example.id.encode("utf-8")).hexdigest())
 
     report.accepted = len(splits["train"]) + len(splits["test"])
     widest = max((len(example.texts) for examples in splits.values() for example in examples), default=1)

@@ -30,9 +30,9 @@ class PuzzleTask:
         data, self.report = load_puzzle_set(self.puzzle_set)
         if self.report.rejected:
             first = ", ".join(f"{rejection.puzzle_id} ({rejection.reason})" for rejection in self.report.rejected[:3])
-            if self.puzzle_set.sha256 is not None:
-                raise DataError(f"{self.puzzle_set.path}: {len(self.report.rejected)} shipped puzzles fail their checks, e.g. {first}")
-            logger.warning("%s: skipped %d puzzles that fail their checks, e.g. %s", self.puzzle_set.path, len(self.report.rejected), first)
+            if self.puzzle_set.sha256s is not None:
+                raise DataError(f"{self.report.source}: {len(self.report.rejected)} shipped puzzles fail their checks, e.g. {first}")
+            logger.warning("%s: skipped %d puzzles that fail their checks, e.g. %s", self.report.source, len(self.report.rejected), first)
         return data
 
 

@@ -37,32 +37,46 @@ def sha256_file(path: Path) -> str:
 
 @dataclass(frozen=True)
 class PuzzleSet:
-    """A checked puzzle file in the shipped JSON-lines format."""
+    """One or more checked puzzle files in the shipped JSON-lines format, loaded as one task."""
 
     name: str
-    path: Path
+    paths: tuple[Path, ...]
     #: How examples are banded: "elo" (Lichess ratings), "depth" (smallest Stockfish
     #: depth that finds the move) or "kind" (the solution's kind: mate, check, capture, quiet move).
     rating_scale: str
     description: str
-    #: Expected sha256 of a shipped file; None for imported sets.
-    sha256: str | None = None
+    #: Expected sha256 of each shipped file; None for imported sets.
+    sha256s: tuple[str, ...] | None = None
 
     def verify(self) -> None:
-        if not self.path.is_file():
-            raise DataError(f"{self.path}: puzzle set {self.name!r} not found")
-        if self.sha256 is not None and sha256_file(self.path) != self.sha256:
-            raise DataError(f"{self.path}: sha256 does not match the manifest; the file is corrupt or was changed, rebuild it with build_data.py")
+        for index, path in enumerate(self.paths):
+            if not path.is_file():
+                raise DataError(f"{path}: puzzle set {self.name!r} not found")
+            if self.sha256s is not None and sha256_file(path) != self.sha256s[index]:
+                raise DataError(f"{path}: sha256 does not match the manifest; the file is corrupt or was changed, rebuild it with build_data.py")
+
+    def digest(self) -> str:
+        """The sha256 of each file, joined: what a contamination check records for this set."""
+        return ",".join(sha256_file(path) for path in self.paths)
 
 
 def shipped_sets() -> dict[str, PuzzleSet]:
+    """Sets listed in the manifest; an entry with ``combines`` joins the files of other entries."""
     if not MANIFEST.exists():
         return {}
     manifest = json.loads(MANIFEST.read_text())
-    return {
-        name: PuzzleSet(name, DATA_DIR / entry["file"], entry["rating_scale"], entry["description"], entry["sha256"])
+    sets = {
+        name: PuzzleSet(name, (DATA_DIR / entry["file"],), entry["rating_scale"], entry["description"], (entry["sha256"],))
         for name, entry in manifest.items()
+        if "file" in entry
     }
+    for name, entry in manifest.items():
+        if "combines" in entry:
+            parts = [sets[part] for part in entry["combines"]]
+            paths = tuple(path for part in parts for path in part.paths)
+            digests = tuple(digest for part in parts for digest in part.sha256s or ())
+            sets[name] = PuzzleSet(name, paths, entry["rating_scale"], entry["description"], digests)
+    return sets
 
 
 def imported_dir() -> Path:
@@ -77,7 +91,7 @@ def imported_sets() -> dict[str, PuzzleSet]:
     for record_path in sorted(folder.glob(f"*/{SET_RECORD}")):
         record = json.loads(record_path.read_text())
         name = IMPORTED_PREFIX + record_path.parent.name
-        sets[name] = PuzzleSet(name, record_path.parent / SET_FILE, record["rating_scale"], record["description"])
+        sets[name] = PuzzleSet(name, (record_path.parent / SET_FILE,), record["rating_scale"], record["description"])
     return sets
 
 
@@ -110,12 +124,16 @@ def puzzle_position(row: dict) -> chess.Board:
 
 
 def puzzle_position_keys(sets: dict[str, PuzzleSet] | None = None) -> tuple[dict[str, str], set[int]]:
-    """Return each set's sha256 and the Zobrist keys of all their puzzle positions."""
+    """Return each set's digest and the Zobrist keys of all their puzzle positions."""
     sets = known_sets() if sets is None else sets
-    hashes: dict[str, str] = {}
+    digests: dict[str, str] = {}
     keys: set[int] = set()
+    read: set[Path] = set()
     for name, puzzle_set in sorted(sets.items()):
         puzzle_set.verify()
-        hashes[name] = sha256_file(puzzle_set.path)
-        keys.update(position_key(puzzle_position(row)) for row in read_set_rows(puzzle_set.path))
-    return hashes, keys
+        digests[name] = puzzle_set.digest()
+        for path in puzzle_set.paths:
+            if path not in read:
+                read.add(path)
+                keys.update(position_key(puzzle_position(row)) for row in read_set_rows(path))
+    return digests, keys

@@ -23,8 +23,8 @@ class NetConfig:
 
 
 SIZES: dict[str, NetConfig] = {
-    "tiny": NetConfig(trunk_width=32, trunk_blocks=0, square_width=4, feature_size=16),
-    "small": NetConfig(trunk_width=192, trunk_blocks=1, square_width=16, feature_size=64),
+    "tiny": NetConfig(trunk_width=8, trunk_blocks=0, square_width=2, feature_size=8),
+    "small": NetConfig(trunk_width=96, trunk_blocks=1, square_width=8, feature_size=32),
     "base": NetConfig(trunk_width=512, trunk_blocks=2, square_width=32, feature_size=128),
 }
 
@@ -39,7 +39,7 @@ LADDER: tuple[str, ...] = tuple(MODEL_PREFIX + size for size in SIZES)
 def parameter_count(config: NetConfig) -> int:
     """Parameters of a :class:`~w2s_bench.plugins.models.chess.network.ChessNet` of this size, without building it."""
     width, square, features = config.trunk_width, config.square_width, config.feature_size
-    inputs = 64 * 13 + 12  # one-hot piece codes of 64 squares, then 12 flags
+    inputs = 64 * 13 + 12 + 2 * 64  # one-hot piece codes, castling and en passant flags, attack counts
     count = inputs * width + width
     count += config.trunk_blocks * (2 * width + 2 * (width * width + width))
     count += 2 * width  # final layer norm

@@ -5,9 +5,13 @@ mirrored (colours swapped, ranks flipped), so the network always plays "up
 the board" and one set of weights serves both colours.
 
 A position is 64 piece codes (0 empty, 1-6 own pawn..king, 7-12 the
-opponent's) plus 12 flags (own and opponent castling rights, en-passant
-file). A move is six small integers: from square, to square, promotion,
-moving piece, captured piece and whether it gives check.
+opponent's) plus 140 small counts: own and opponent castling rights (4), the
+en-passant file (8), and for every square the number of own and of opponent
+pieces attacking it (2 x 64). The attack counts spare the networks from
+learning how pieces move, so their capacity goes into what the counts mean
+(which piece hangs, which square is safe). A move is six small integers:
+from square, to square, promotion, moving piece, captured piece and whether
+it gives check.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 import torch
 
 PIECE_CODES = 13
-FLAGS = 12
+FLAGS = 12 + 2 * 64
 #: Columns of a move row.
 MOVE_FIELDS = ("from_square", "to_square", "promotion", "piece", "captured", "check")
 #: Number of values of each move field.
@@ -34,7 +38,7 @@ def oriented(board: chess.Board) -> chess.Board:
 
 
 def board_codes(board: chess.Board) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(codes[64], flags[12])`` of a position, from the side to move's view."""
+    """Return ``(codes[64], flags[140])`` of a position, from the side to move's view."""
     view = oriented(board)
     codes = np.zeros(64, dtype=np.int8)
     for square, piece in view.piece_map().items():
@@ -47,6 +51,9 @@ def board_codes(board: chess.Board) -> tuple[np.ndarray, np.ndarray]:
     flags[3] = view.has_queenside_castling_rights(chess.BLACK)
     if view.ep_square is not None and view.has_legal_en_passant():
         flags[4 + chess.square_file(view.ep_square)] = 1
+    for square in chess.SQUARES:
+        flags[12 + square] = chess.popcount(view.attackers_mask(chess.WHITE, square))
+        flags[76 + square] = chess.popcount(view.attackers_mask(chess.BLACK, square))
     return codes, flags
 
 

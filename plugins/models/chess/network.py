@@ -1,7 +1,8 @@
 """The chess network: an MLP over the position with a move head and a value head.
 
-The trunk reads the one-hot piece codes and flags of a position (see
-:mod:`encoding`) through residual MLP blocks into a position vector.
+The trunk reads the one-hot piece codes, flags and attack counts of a
+position (see :mod:`encoding`) through residual MLP blocks into a position
+vector.
 
 The move head scores each candidate move. Two read-outs of the position
 vector feed it: a global vector and one small vector per square. Each move

@@ -48,12 +48,11 @@ def ensure_weights(size: str) -> Path:
 
 def warn_unchecked_sets(model_file: Path) -> None:
     """Warn when a puzzle set known now was not checked against the corpus these weights saw."""
-    from w2s_bench.store import sha256_file
     from w2s_bench.tasks.chess.sets import known_sets
 
     checked = json.loads(model_file.read_text())["contamination_check"]["puzzle_sets"]
     for name, puzzle_set in known_sets().items():
-        if puzzle_set.path.is_file() and checked.get(name) != sha256_file(puzzle_set.path):
+        if all(path.is_file() for path in puzzle_set.paths) and checked.get(name) != puzzle_set.digest():
             logger.warning(
                 "puzzle set %s was not checked against the pretraining corpus of %s; "
                 "pretrain again with --force to drop its positions from the corpus", name, model_file.parent.name,

@@ -34,7 +34,7 @@ from w2s_bench.tasks.chess.sets import puzzle_position_keys
 logger = logging.getLogger(__name__)
 
 #: Bumped when the encoding or the network changes in a way that makes old weights unusable.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 WEIGHTS_FILE = "weights.safetensors"
 MODEL_FILE = "model.json"
 CHECKPOINT_FILE = "checkpoint.pt"
