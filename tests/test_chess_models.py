@@ -220,3 +220,17 @@ def test_generated_corpus_rows(tmp_path):
             assert chess.Move.from_uci(move) in legal_moves_sorted(board)
             board.push_uci(move)
     assert replace(fast, max_plies=30) == fast
+
+
+def test_grid_dry_run_does_not_pretrain_missing_networks(tmp_path):
+    from conftest import run_cli
+
+    cache = tmp_path / "cache"
+    grid = tmp_path / "chess.toml"
+    grid.write_text('seeds = [0]\nmethods = ["naive"]\n[tasks.chess]\nladders = [["chess-tiny", "chess-base"]]\n')
+
+    result = run_cli("grid", str(grid), "--dry-run", "--runs-dir", str(tmp_path / "runs"), env={"W2S_BENCH_CACHE": str(cache)})
+
+    assert result.returncode == 0, result.stderr
+    assert "to run" in result.stdout
+    assert not (cache / "chess-models").exists() or not any((cache / "chess-models").glob("chess-*/weights.safetensors"))

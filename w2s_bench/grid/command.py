@@ -103,7 +103,7 @@ def print_plan(name: str, cells: list, runs_dir: Path, registry, as_json: bool) 
     from w2s_bench.pipeline import Pipeline
     from w2s_bench.store import RunStore
 
-    plan = plan_grid(cells, Pipeline(registry, RunStore(runs_dir)))
+    plan = plan_grid(cells, Pipeline(registry, RunStore(runs_dir)), build_models=False)
     if as_json:
         click.echo(json.dumps({"grid": name, **plan.as_dict()}, indent=2))
         return

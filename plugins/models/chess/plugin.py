@@ -62,6 +62,15 @@ def warn_unchecked_sets(model_file: Path) -> None:
 class ChessModelSpec(ModelSpec):
     """A chess network size whose fingerprint comes from its cached weights."""
 
+    def is_built(self) -> bool:
+        """True when the default weights of this size are in the model cache."""
+        from w2s_bench.plugins.models.chess.corpus import SHIPPED_CORPUS
+        from w2s_bench.plugins.models.chess.pretrain import WEIGHTS_FILE, model_dir
+        from w2s_bench.store import sha256_file
+
+        size = self.name[len(MODEL_PREFIX):]
+        return (model_dir(default_pretrain_config(size), sha256_file(SHIPPED_CORPUS)) / WEIGHTS_FILE).exists()
+
     def fingerprint(self) -> str:
         from w2s_bench.plugins.models.chess.pretrain import MODEL_FILE
 
