@@ -184,3 +184,10 @@ def test_cell_on_imported_set_with_stockfish_supervisors(isolated_cache, tmp_pat
     board = (tmp_path / "boards" / "chess_hand.md").read_text()
     assert "Accuracy by difficulty band" in board
     assert "stockfish-d1: stockfish" in board
+
+
+def test_chance_accuracy_averages_one_over_legal_moves():
+    from w2s_bench.metrics import chance_accuracy
+
+    assert chance_accuracy("rank", 0, [2, 4, 20]) == pytest.approx((1 / 2 + 1 / 4 + 1 / 20) / 3)
+    assert chance_accuracy("classify", 2, [1, 1]) == 0.5

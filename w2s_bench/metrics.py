@@ -41,3 +41,14 @@ def accuracy_by_group(probs: torch.Tensor, labels: torch.Tensor, groups: list[st
 
 def format_pgr(value: float | None) -> str:
     return "undefined (ceiling ≤ weak)" if value is None else f"{value:.3f}"
+
+
+def chance_accuracy(head: str, num_candidates: int, candidate_counts: list[int]) -> float:
+    """Expected test accuracy of picking a candidate uniformly at random.
+
+    A classify task has ``num_candidates`` classes; a rank task has its own
+    candidate count per example (the legal moves of a chess position).
+    """
+    if head == "classify" or not candidate_counts:
+        return 1.0 / num_candidates
+    return sum(1.0 / count for count in candidate_counts) / len(candidate_counts)

@@ -23,7 +23,7 @@ from w2s_bench.data import Split, TaskData, labels_of, split_halves
 from w2s_bench.errors import UserError
 from w2s_bench.features import cached_features, features_config
 from w2s_bench.losses import ground_truth_loss
-from w2s_bench.metrics import accuracy, accuracy_by_group, agreement, pgr
+from w2s_bench.metrics import accuracy, accuracy_by_group, agreement, chance_accuracy, pgr
 from w2s_bench.progress import SILENT, Progress
 from w2s_bench.registry import Registry
 from w2s_bench.specs import ModelSpec
@@ -437,6 +437,7 @@ class Pipeline:
             "student_weak_agreement": side.student.metrics["weak_agreement"],
             "num_train": len(data.train),
             "num_test": len(data.test),
+            "chance_accuracy": chance_accuracy(data.head, data.num_candidates, [len(example.texts) for example in data.test]),
             **side.metrics,
         }
         bands = band_accuracies(data, {"weak": weak, "ceiling": side.ceiling, "student": side.student})

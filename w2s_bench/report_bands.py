@@ -1,5 +1,6 @@
 """Task-page sections read straight from cell records: accuracy per difficulty
-band (for tasks whose examples carry a band) and the plugin behind each model."""
+band (for tasks whose examples carry a band), chance accuracy and the plugin
+behind each model."""
 
 from __future__ import annotations
 
@@ -54,6 +55,11 @@ def render_band_sections(store: RunStore, task: str) -> str:
     if rows:
         headers = ["method", "weak → strong", "mode", "band", "test rows", "weak acc ↑", "ceiling acc ↑", "student acc ↑"]
         lines += ["", "## Accuracy by difficulty band", "", tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)]
+
+    chances = sorted({round(record.metrics["chance_accuracy"], 3) for record in records if "chance_accuracy" in record.metrics})
+    if chances:
+        shown = " to ".join(f"{value:.3f}" for value in (chances[0], chances[-1])) if len(chances) > 1 else f"{chances[0]:.3f}"
+        lines += ["", f"Chance accuracy (a uniformly random candidate, e.g. a random legal move): {shown}"]
 
     families: dict[str, str] = {}
     for record in records:
