@@ -1,8 +1,8 @@
 """Cells on a Ray cluster, or on a local Ray instance started for the grid.
 
 Each shared phase of the grid (a feature cache, a weak model with its weak
-labels, a ceiling; see :mod:`w2s_bench.executors.shared_steps`) runs once as
-its own Ray task. The driver, this process, submits a cell's task only when
+labels, a ceiling, as listed in :mod:`w2s_bench.executors.shared_steps`) runs
+once as its own Ray task. The driver, this process, submits a cell's task only when
 every shared phase the cell needs has ended, so a waiting cell holds no CPU or
 GPU. Phases and cells exchange results through the run store, which must be
 on a filesystem that every node mounts at the same path; the store's file
@@ -48,7 +48,7 @@ RAY_USAGE_STATS_ENV = "RAY_USAGE_STATS_ENABLED"
 
 
 def import_ray() -> Any:
-    """Import Ray, or raise a UserError that says how to install it."""
+    """Import Ray, or raise a UserError with the command that installs it."""
     try:
         import ray
     except ImportError as error:
@@ -144,6 +144,10 @@ class RayExecutor(Executor):
     def stop(self) -> None:
         self._stopped = True
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
     # --- resources ---------------------------------------------------------
 
     def params_millions(self, model: str) -> float | None:
@@ -199,6 +203,7 @@ class _GridOnRay:
         self.steps_waiting: list[StepId] = list(self.graph.steps)
         self.steps_ended: set[StepId] = set()
         self.step_refs: dict[Any, StepId] = {}
+        self.steps_cancelled = False
         self.cell_refs: dict[Any, CellAttempt] = {}
         self.log_level = logging.getLogger().level
         self.step_task = ray.remote(run_shared_step_task)
@@ -239,10 +244,12 @@ class _GridOnRay:
     # --- shared steps ----------------------------------------------------
 
     def submit_steps(self) -> None:
-        if self.executor._stopped:
-            for ref in list(self.step_refs):
-                self.ray.cancel(ref)
-            self.steps_waiting.clear()
+        if self.executor.stopped:
+            if self.steps_waiting or not self.steps_cancelled:
+                for ref in self.step_refs:
+                    self.ray.cancel(ref)
+                self.steps_waiting.clear()
+                self.steps_cancelled = True
             return
         for step_id in list(self.steps_waiting):
             step = self.graph.steps[step_id]
@@ -277,7 +284,7 @@ class _GridOnRay:
     # --- cells -------------------------------------------------------------
 
     def submit_cells(self) -> None:
-        if self.executor._stopped:
+        if self.executor.stopped:
             return
         for job in list(self.waiting):
             if not all(step_id in self.steps_ended for step_id in self.graph.needs.get(job.index, [])):
@@ -309,7 +316,7 @@ class _GridOnRay:
         outcome = replace(outcome, seconds=attempt.earlier_seconds + outcome.seconds)
 
         attempts_allowed = 1 + self.executor.retries
-        if outcome.ok or attempt.attempt >= attempts_allowed or self.executor._stopped:
+        if outcome.ok or attempt.attempt >= attempts_allowed or self.executor.stopped:
             if not outcome.ok and attempt.attempt > 1:
                 logger.warning("cell %d failed on all %d attempts: %s", job.index, attempt.attempt, outcome.error)
             return outcome
