@@ -9,6 +9,7 @@ files it writes to are set in the environment before Ray starts.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Iterator
 
 import pytest
 
-from grid_support import SMALL_SIZES, read_tree, run_cli, stored_counts, write_grid
+from grid_support import SMALL_SIZES, install_flaky_plugin, read_tree, run_cli, stored_counts, write_grid
 from w2s_bench.executors.base import CellJob
 from w2s_bench.executors.ray_executor import RAY_SINGLE_MACHINE_ENV, RAY_USAGE_STATS_ENV
 from w2s_bench.executors.shared_steps import build_step_graph
@@ -50,8 +51,9 @@ def local_ray(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
     root = tmp_path_factory.mktemp("ray")
     counter_file, attempts_dir = root / "counter.txt", root / "attempts"
     attempts_dir.mkdir()
+    flaky_path = install_flaky_plugin(root / "flaky")["PYTHONPATH"]
     env = {
-        "PYTHONPATH": install_ray_grid_plugin(root / "plugin"),
+        "PYTHONPATH": os.pathsep.join([install_ray_grid_plugin(root / "plugin"), flaky_path]),
         "W2S_TEST_TINY_MODEL": str(tiny_model_dir),
         "W2S_TEST_COUNTER_FILE": str(counter_file),
         "W2S_TEST_ATTEMPTS_DIR": str(attempts_dir),
@@ -170,6 +172,23 @@ def test_ray_retries_then_records_failure(tmp_path: Path, local_ray: LocalRay) -
     assert "0 done, 1 failed, 1 finished before" in again.stdout
     assert len((local_ray.attempts_dir / "always").read_text().splitlines()) == 5
     assert (local_ray.attempts_dir / "once").read_text().splitlines() == ["failed"]
+
+
+def test_ray_dead_worker_retried_then_failed(tmp_path: Path, local_ray: LocalRay) -> None:
+    body = RETRY_GRID.replace(
+        'methods = [{ name = "failing", options = { failures = 1, tag = "once" } }, { name = "failing", options = { failures = 99, tag = "always" } }]',
+        'methods = ["naive", { name = "flaky", options = { behaviour = "die" } }]')
+    grid = write_grid(tmp_path / "dying.toml", body)
+    runs = tmp_path / "runs"
+
+    result = run_on_ray(local_ray, grid, runs, "--retries", "1")
+
+    assert result.returncode == 1, result.stderr
+    assert "1 done, 1 failed" in result.stdout
+    assert "1 retry" in result.stdout
+    [failure] = [json.loads(path.read_text()) for path in (runs / "failures").glob("*/record.json")]
+    assert failure["config"]["method_options"] == {"behaviour": "die"}
+    assert failure["error"].startswith("WorkerCrashedError: ")
 
 
 # --- shared phases run once per grid ---------------------------------------

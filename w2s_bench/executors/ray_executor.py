@@ -185,8 +185,9 @@ class RayExecutor(Executor):
     # --- running -----------------------------------------------------------
 
     def run(self, jobs: Sequence[CellJob], on_start: StartCallback) -> Iterator[CellOutcome]:
-        ray = self._ray or import_ray()
+        # connect() first, because it sets the loopback switch before Ray is imported
         self.connect()
+        ray = self._ray
         jobs = [replace(job, runs_dir=os.path.abspath(job.runs_dir)) for job in jobs]
         return _GridOnRay(self, ray, jobs, on_start).outcomes()
 
@@ -332,7 +333,7 @@ def task_lost(job: CellJob, started: float, error: BaseException) -> CellOutcome
     """Return the failed outcome of a cell whose task ended without one (worker or node died, cancelled)."""
     from w2s_bench.grid.plan import describe_error
 
-    logger.warning("cell %d: Ray task ended without a result: %s", job.index, describe_error(error))
+    logger.info("cell %d: Ray task ended without a result: %s", job.index, describe_error(error))
     return CellOutcome(job.index, False, time.monotonic() - started, error=describe_error(error),
                        traceback="".join(traceback_module.format_exception(error)))
 
