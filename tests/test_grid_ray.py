@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -245,6 +246,20 @@ def test_ray_missing_says_how_to_install(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: --executor ray needs Ray, which is not installed; install it with: pip install 'w2s-bench[ray]'"
     ]
+
+
+def test_ray_unreachable_address_rejected(tmp_path: Path) -> None:
+    # a port that was free a moment ago has nothing listening on it
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    result = run_cli("grid", "--task", "rotten_tomatoes", "--executor", "ray", "--address", f"127.0.0.1:{port}",
+                     "--runs-dir", str(tmp_path / "runs"))
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: cannot connect to the Ray cluster at '127.0.0.1:{port}': ")
+    assert "ray start --head" in result.stderr
 
 
 @pytest.mark.parametrize("args, message", [

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import time
 import traceback as traceback_module
@@ -54,6 +55,22 @@ def import_ray() -> Any:
     except ImportError as error:
         raise UserError(f"--executor ray needs Ray, which is not installed; install it with: {INSTALL_HINT}") from error
     return ray
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Raise a UserError unless ``address``, when of the form HOST:PORT, accepts a TCP connection.
+
+    Without this check, ray.init retries an address where nothing listens for
+    minutes (Ray 2.60). Other forms ("auto", "ray://...") are left to Ray.
+    """
+    host, separator, port = address.rpartition(":")
+    if not separator or not host or "/" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise UserError(f"cannot connect to the Ray cluster at {address!r}: {error}; "
+                        "check the address printed by `ray start --head`") from error
 
 
 @dataclass
@@ -128,6 +145,7 @@ class RayExecutor(Executor):
             self._started_here = True
             return
 
+        check_reachable(self.address)
         try:
             ray.init(address=self.address, logging_level=logging.WARNING)
         except ConnectionError as error:
