@@ -5,8 +5,8 @@ model with its weak labels, a ceiling) once, as its own task, and starts a
 cell only when every shared phase it needs has ended. The cell then finds
 those phases in the run store and computes only its own student side.
 
-A step that ends without a stored record (it failed, or it is not the plain
-phase this module knows how to compute) holds nothing up: the cell computes
+A step that ends without a stored record (it failed, or it is not one of the plain
+phases that this module computes) holds nothing up: the cell computes
 the phase itself, and records its error as a local grid does.
 """
 
@@ -100,8 +100,8 @@ def compute_shared_step(pipeline: Pipeline, step: SharedStep) -> str:
     """Compute (or reuse) one shared step; return "stored" or why it was left to the cells.
 
     The step is computed only when its key equals the key of the plain phase
-    for its cell, so that a method's own variant of a phase (a ceiling under
-    another config, for instance) is never computed under the wrong key.
+    for its cell. A method's own variant of a phase, such as a ceiling under
+    another config, is thus never computed under the wrong key.
     """
     from w2s_bench.data import split_halves
     from w2s_bench.features import features_config

@@ -31,7 +31,7 @@ DEFAULT_CPUS = {"probe": 1, "finetune": 2}
 
 @dataclass(frozen=True)
 class TaskResources:
-    """What one task asks the scheduler for."""
+    """The resources one task requests from the scheduler."""
 
     num_cpus: float
     num_gpus: float = 0
@@ -85,7 +85,7 @@ class ClusterShape:
 
 
 class NoGPUError(RuntimeError):
-    """A cell asks for a CUDA device and no node of the cluster has a GPU."""
+    """A cell requires a CUDA device and no node of the cluster has a GPU."""
 
 
 def wants_gpu(cell: CellConfig, cluster: ClusterShape) -> bool:
