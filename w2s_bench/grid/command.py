@@ -77,9 +77,9 @@ def grid_command(ctx: click.Context, grid_file: Path | None, task: str | None, m
     if ladder_models is not None and len(ladder_models) < 2:
         raise UserError(f"--ladder {ladder!r} is invalid; give at least two models, weakest first")
     ray_options = {"--address": address, "--retries": retries, "--cpus-per-task": cpus_per_task}
-    given = [name for name, value in ray_options.items() if value is not None]
-    if executor_name != "ray" and given:
-        raise UserError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} only valid with --executor ray")
+    ray_flags_given = [name for name, value in ray_options.items() if value is not None]
+    if executor_name != "ray" and ray_flags_given:
+        raise UserError(f"{', '.join(ray_flags_given)} {'is' if len(ray_flags_given) == 1 else 'are'} only valid with --executor ray")
     if executor_name == "ray" and jobs != 1:
         raise UserError("--jobs applies to --executor local; Ray runs as many cells at once as the cluster's resources allow")
     if ladder_models is not None and (weak or strong):
