@@ -34,24 +34,30 @@ class UserErrorGroup(click.Group):
                 raise
             click.echo(f"error: {error}", err=True)
             ctx.exit(2)
+        except click.UsageError as error:
+            # click's own report spans four lines (usage, hint, blank, error);
+            # keep the one-line contract and point to the command's help
+            command = error.ctx.command_path if error.ctx else f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()
+            click.echo(f"error: {error.format_message()} (see `{command} --help`)", err=True)
+            ctx.exit(2)
 
 
 def comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def parse_seeds(value: str) -> list[int]:
+def parse_seeds(value: str, option: str = "--seed") -> list[int]:
     seeds = []
     for item in comma_list(value):
         try:
             seed = int(item)
         except ValueError:
-            raise click.BadParameter(f"seed {item!r} is not an integer") from None
+            raise click.BadParameter(f"seed {item!r} is not an integer", param_hint=option) from None
         if seed < 0:
-            raise click.BadParameter(f"seed {seed} is negative; seeds are non-negative integers")
+            raise click.BadParameter(f"seed {seed} is negative; seeds are non-negative integers", param_hint=option)
         seeds.append(seed)
     if not seeds:
-        raise click.BadParameter("give at least one seed")
+        raise click.BadParameter("give at least one seed", param_hint=option)
     return seeds
 
 
@@ -60,7 +66,7 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         key, equals, raw = pair.partition("=")
         if not equals or not key:
-            raise click.BadParameter(f"method option {pair!r} is not of the form KEY=VALUE")
+            raise click.BadParameter(f"method option {pair!r} is not of the form KEY=VALUE", param_hint="-o/--option")
         for convert in (int, float):
             try:
                 options[key] = convert(raw)
