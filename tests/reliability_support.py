@@ -115,7 +115,7 @@ def assert_store_intact(runs: Path) -> None:
 
 
 def computed_phases(stderr: str) -> list[tuple[str, str]]:
-    """Return (phase, key or label) for each phase and feature cache a ``-v`` log says it computed."""
+    """Return (phase, key or label) for each phase and feature cache that a ``-v`` log reports as computed."""
     computed = [(match["phase"], match["key"]) for match in re.finditer(r"INFO w2s_bench\.pipeline: (?P<phase>\w+) phase (?P<key>\w+): computing", stderr)]
     computed += [("features", match["label"]) for match in re.finditer(r"INFO w2s_bench\.features: cached features for (?P<label>.+?): \(", stderr)]
     return computed

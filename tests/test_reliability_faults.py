@@ -228,7 +228,7 @@ def test_pickled_checkpoint_never_runs_code(tmp_path: Path, tiny_model_dir: Path
     assert result.exit_code == 2, result.output
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith(f"error: cannot load weights of '{model}'"), last_line
-    assert "could run code; use a safetensors file" in last_line
+    assert "loading it could run code; use a safetensors file" in last_line
     assert "Traceback" not in result.output
     assert not (tmp_path / "runs" / "cells").exists()
 
@@ -329,6 +329,17 @@ def test_record_in_wrong_folder_is_skipped(tmp_path: Path, caplog: pytest.LogCap
         assert list(store.records("cells")) == []
 
     assert "does not match its folder" in caplog.text
+
+
+def test_lock_removes_stale_temporary_files(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    folder = store.folder("weak", "c" * 64)
+    folder.mkdir(parents=True)
+    stale = folder / ".predictions.safetensors.k3j2.tmp"
+    stale.write_bytes(b"half a tensor file")
+
+    with store.lock("weak", "c" * 64):
+        assert not stale.exists()
 
 
 def test_intact_record_still_loads(tmp_path: Path) -> None:

@@ -175,6 +175,7 @@ CORPUS = [
     BadInput("cli-option-out-of-range", ["run", "--method", "aux_conf", "-o", "alpha_max=3", *MODELS], ["alpha_max=3"]),
     BadInput("cli-one-model-ladder", ["run", "--method", "bootstrap", "--ladder", "minilm-l1"], ["ladder minilm-l1 has 1 model"]),
     BadInput("cli-unknown-flag", ["run", "--sed", "1"], ["--sed"]),
+    BadInput("cli-missing-argument", ["plugins", "new"], ["Missing argument", "plugins new --help"]),
     BadInput("cli-grid-zero-jobs", ["grid", "--task", "rotten_tomatoes", "--jobs", "0"], ["--jobs", "0 is not in the range"]),
     BadInput("cli-grid-negative-seed", ["grid", "--task", "rotten_tomatoes", "--seeds", "-3"], ["--seeds", "seed -3 is negative"]),
     BadInput("cli-grid-task-outside", ["grid", "--task", "../escape"], ["--task", "unknown task '../escape'"]),
@@ -230,3 +231,10 @@ def test_bad_input_is_one_line_exit_2(case: BadInput, tmp_path: Path, monkeypatc
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert list(tmp_path.rglob("record.json")) == []
+
+
+def test_group_without_command_prints_help() -> None:
+    result = CliRunner().invoke(cli, ["models"])
+
+    assert "Usage: cli models" in result.output
+    assert "error:" not in result.output

@@ -66,13 +66,13 @@ def test_reference_computes_each_phase_once(reference: Reference) -> None:
 
 # --- kill and resume ---------------------------------------------------------
 
-#: The stage each kill waits for, in the order a resumed grid reaches them:
-#: the tiny model's features (in the weak phase), weak training and weak
-#: labels, minilm-l1's features (in the ceiling phase), then the other
-#: phases, and twice the report written after the last cell.
+#: The stage each kill waits for, in the order a resumed grid reaches them.
+#: The weak phase caches the tiny model's features, trains and writes the weak
+#: labels. The ceiling phase caches minilm-l1's features. The last two kills
+#: aim at the report written after the last cell.
 KILL_PLAN = ["features", "weak", "features", "ceiling", "student", "weak", "ceiling", "student", "report", "report"]
 KILL_SEED = 20231214
-#: Longest wait after a stage starts; a kill lands at a seeded random moment within it.
+#: Maximum wait after a stage starts; a kill lands at a seeded random moment within it.
 MAX_DELAY = {"features": 0.4, "weak": 0.5, "ceiling": 0.5, "student": 0.5, "report": 1.5}
 STABLE_SECONDS = 0.05
 
@@ -155,6 +155,8 @@ def test_sigkill_at_ten_moments_then_resume(tmp_path: Path, reference: Reference
 
     assert resumed.returncode == 0, resumed.stderr
     assert_store_intact(runs)
+    # every phase a kill cut short was computed again, which removes its temporary files
+    assert [path for phase in ("features", *TRAINING_PHASES) for path in (runs / phase).glob("*/.*.tmp")] == []
     assert cell_metrics(runs) == cell_metrics(reference.runs)
     leaderboards_files = read_tree(leaderboards)
     reference_files = read_tree(reference.leaderboards)

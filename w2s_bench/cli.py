@@ -14,6 +14,9 @@ from w2s_bench.paths import DEFAULT_LEADERBOARDS_DIR, DEFAULT_RUNS_DIR
 
 logger = logging.getLogger("w2s_bench")
 
+#: Raised (click 8.2 and later) when a group is called without a command.
+NO_COMMAND_ERROR = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 DEFAULT_TASK = "rotten_tomatoes"
 DEFAULT_WEAK = "minilm-l2"
 DEFAULT_STRONG = "mpnet-base"
@@ -24,7 +27,7 @@ CPU_MAX_TEST = 1000
 
 
 class UserErrorGroup(click.Group):
-    """A click group that turns UserError into one line on stderr and exit code 2."""
+    """A click group that turns UserError and click usage errors into one line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -35,10 +38,13 @@ class UserErrorGroup(click.Group):
             click.echo(f"error: {error}", err=True)
             ctx.exit(2)
         except click.UsageError as error:
-            # click's own report spans four lines (usage, hint, blank, error);
-            # keep the one-line contract and point to the command's help
+            if isinstance(error, NO_COMMAND_ERROR):
+                raise  # a group called without a command: click prints its help
+            # click's own report spans four lines (usage, hint, blank, error),
+            # so print one line that points to the command's help instead
             command = error.ctx.command_path if error.ctx else f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()
-            click.echo(f"error: {error.format_message()} (see `{command} --help`)", err=True)
+            message = " ".join(error.format_message().split())
+            click.echo(f"error: {message} (see `{command} --help`)", err=True)
             ctx.exit(2)
 
 

@@ -135,10 +135,18 @@ class RunStore:
 
     @contextmanager
     def lock(self, phase: str, key: str) -> Iterator[None]:
-        """Hold an inter-process lock on one phase key while it is computed."""
+        """Hold an inter-process lock on one phase key while it is computed.
+
+        Temporary files left in the folder by a writer that was killed are
+        removed once the lock is held. Every write to a locked folder happens
+        under its lock, so none of them can belong to a live writer.
+        """
         folder = self.folder(phase, key)
         folder.mkdir(parents=True, exist_ok=True)
         with FileLock(str(folder / ".lock")):
+            for stale in folder.glob(".*.tmp"):
+                logger.info("removing %s, left by a run that was killed while writing", stale)
+                stale.unlink(missing_ok=True)
             yield
 
     def load(self, phase: str, key: str) -> Record | None:

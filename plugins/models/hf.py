@@ -142,10 +142,10 @@ class HFBackbone:
             except OSError as error:
                 raise ModelLoadError(f"cannot load weights of {self.name!r} from {self.source!r}: {error}") from None
             except pickle.UnpicklingError:
-                # transformers reads pickled checkpoints with torch.load(weights_only=True),
-                # which refuses any object that is not a plain tensor container
+                # transformers (5.x) reads pickled checkpoints with torch.load(weights_only=True),
+                # which rejects any object that is not a plain tensor container
                 raise ModelLoadError(
-                    f"cannot load weights of {self.name!r} from {self.source!r}: the pickled checkpoint holds "
+                    f"cannot load weights of {self.name!r} from {self.source!r}: the pickled checkpoint contains "
                     "objects other than tensors, and loading it could run code; use a safetensors file"
                 ) from None
             except SafetensorError as error:
