@@ -138,8 +138,9 @@ class RunStore:
         """Hold an inter-process lock on one phase key while it is computed.
 
         Temporary files left in the folder by a writer that was killed are
-        removed once the lock is held. Every write to a locked folder happens
-        under its lock, so none of them can belong to a live writer.
+        removed once the lock is held. The pipeline and the feature cache write
+        a locked folder only while holding its lock, so none of them can
+        belong to a live writer.
         """
         folder = self.folder(phase, key)
         folder.mkdir(parents=True, exist_ok=True)
