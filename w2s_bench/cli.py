@@ -14,6 +14,9 @@ from w2s_bench.paths import DEFAULT_LEADERBOARDS_DIR, DEFAULT_RUNS_DIR
 
 logger = logging.getLogger("w2s_bench")
 
+#: Raised (click 8.2 and later) when a group is called without a command.
+NO_COMMAND_ERROR = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 DEFAULT_TASK = "rotten_tomatoes"
 DEFAULT_WEAK = "minilm-l2"
 DEFAULT_STRONG = "mpnet-base"
@@ -24,7 +27,7 @@ CPU_MAX_TEST = 1000
 
 
 class UserErrorGroup(click.Group):
-    """A click group that turns UserError into one line on stderr and exit code 2."""
+    """A click group that turns UserError and click usage errors into one line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -34,24 +37,33 @@ class UserErrorGroup(click.Group):
                 raise
             click.echo(f"error: {error}", err=True)
             ctx.exit(2)
+        except click.UsageError as error:
+            if isinstance(error, NO_COMMAND_ERROR):
+                raise  # a group called without a command: click prints its help
+            # click's own report spans four lines (usage, hint, blank, error),
+            # so print one line that points to the command's help instead
+            command = error.ctx.command_path if error.ctx else f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()
+            message = " ".join(error.format_message().split())
+            click.echo(f"error: {message} (see `{command} --help`)", err=True)
+            ctx.exit(2)
 
 
 def comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def parse_seeds(value: str) -> list[int]:
+def parse_seeds(value: str, option: str = "--seed") -> list[int]:
     seeds = []
     for item in comma_list(value):
         try:
             seed = int(item)
         except ValueError:
-            raise click.BadParameter(f"seed {item!r} is not an integer") from None
+            raise click.BadParameter(f"seed {item!r} is not an integer", param_hint=option) from None
         if seed < 0:
-            raise click.BadParameter(f"seed {seed} is negative; seeds are non-negative integers")
+            raise click.BadParameter(f"seed {seed} is negative; seeds are non-negative integers", param_hint=option)
         seeds.append(seed)
     if not seeds:
-        raise click.BadParameter("give at least one seed")
+        raise click.BadParameter("give at least one seed", param_hint=option)
     return seeds
 
 
@@ -60,7 +72,7 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         key, equals, raw = pair.partition("=")
         if not equals or not key:
-            raise click.BadParameter(f"method option {pair!r} is not of the form KEY=VALUE")
+            raise click.BadParameter(f"method option {pair!r} is not of the form KEY=VALUE", param_hint="-o/--option")
         for convert in (int, float):
             try:
                 options[key] = convert(raw)

@@ -232,6 +232,7 @@ class Pipeline:
             record = self.store.load(phase, key)
             if record is not None:
                 return record
+            logger.info("%s phase %s: computing", phase, key[:24])
             metrics, tensors = compute()
             return self.store.save(phase, key, config, metrics, tensors, extra={"versions": provenance()})
 

@@ -88,7 +88,7 @@ def grid_command(ctx: click.Context, grid_file: Path | None, task: str | None, m
     flags = FlagOverrides(
         tasks=comma_list(task) if task is not None else None,
         methods=comma_list(method) if method is not None else None,
-        seeds=parse_seeds(seeds) if seeds is not None else None,
+        seeds=parse_seeds(seeds, "--seeds") if seeds is not None else None,
         weak=weak, strong=strong, ladder=ladder_models, mode=mode, max_train=max_train, max_test=max_test,
         epochs=epochs, lr=lr, batch_size=batch_size, device=device,
     )
