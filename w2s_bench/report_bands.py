@@ -58,8 +58,8 @@ def render_band_sections(store: RunStore, task: str) -> str:
 
     chances = sorted({round(record.metrics["chance_accuracy"], 3) for record in records if "chance_accuracy" in record.metrics})
     if chances:
-        shown = " to ".join(f"{value:.3f}" for value in (chances[0], chances[-1])) if len(chances) > 1 else f"{chances[0]:.3f}"
-        lines += ["", f"Chance accuracy (a uniformly random candidate, e.g. a random legal move): {shown}"]
+        chance_range = " to ".join(f"{value:.3f}" for value in (chances[0], chances[-1])) if len(chances) > 1 else f"{chances[0]:.3f}"
+        lines += ["", f"Chance accuracy (a uniformly random candidate, e.g. a random legal move): {chance_range}"]
 
     families: dict[str, str] = {}
     for record in records:
