@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import torch
 
 from benchmarks.support.figures import Context, Figure
-from benchmarks.support.timing import compare
+from benchmarks.support.timing import measure_alternately
 from benchmarks.support.workload import LabelledTexts, harness_finetune, harness_model, load_backbone, task_texts
 from w2s_bench.plugins.models.hf import mean_pool
 from w2s_bench.training import FinetuneModel, predict
@@ -65,57 +65,47 @@ def measure(context: Context) -> list[Figure]:
     backbone = load_backbone(settings.model)
     width = longest_text(backbone, everything.texts)
     encoded = everything.sample(settings.padding_texts, seed=SEED)
-
-    inference = compare(
-        lambda: encode_fixed_width(backbone, encoded.texts, width),
-        lambda: backbone.encode(encoded.texts, batch_size=ENCODE_BATCH),
-        settings.repeats,
-    )
     shared = {"model": settings.model, "fixed width (longest training text)": f"{width} tokens"}
+
+    inference = measure_alternately({
+        "fixed width": lambda: encode_fixed_width(backbone, encoded.texts, width),
+        "sorted dynamic": lambda: backbone.encode(encoded.texts, batch_size=ENCODE_BATCH),
+    }, settings.repeats)
+    ratio = inference.ratio("fixed width", "sorted dynamic")
     figures = [Figure(
-        "3", "Padding, inference", "fixed-width / length-sorted dynamic padding",
-        inference.ratio, target=">= 1.5", met=inference.ratio >= 1.5,
-        details={**shared, "texts per run": len(encoded.texts), "batch size": ENCODE_BATCH,
-                 **inference.as_details("fixed width", "sorted dynamic")},
+        "3", "Padding, inference", "fixed-width / length-sorted dynamic padding (encode)",
+        ratio, target=">= 1.5", met=ratio >= 1.5,
+        details={**shared, "texts per run": len(encoded.texts), "batch size": ENCODE_BATCH, **inference.details()},
     )]
 
-    # training: the same examples, steps and optimiser in each variant
+    # training: the same examples, steps and optimiser settings in each variant
     data = everything.sample(max(1, settings.finetune_steps // 2) * settings.batch_size, seed=SEED)
-    grouped_model = harness_model(backbone, data.num_classes)
-    fixed_model = FinetuneModel(FixedWidthBackbone(load_backbone(settings.model), width), grouped_model.head, data.num_classes)
-    run_grouped = lambda: harness_finetune(grouped_model, data, settings.batch_size, SEED, lengths=data.char_lengths)  # noqa: E731
-
-    training = compare(
-        lambda: harness_finetune(fixed_model, data, settings.batch_size, SEED, lengths=None),
-        run_grouped,
-        settings.repeats,
-    )
+    model = harness_model(backbone, data.num_classes)
+    fixed_model = FinetuneModel(FixedWidthBackbone(load_backbone(settings.model), width), model.head, data.num_classes)
+    training = measure_alternately({
+        "fixed width": lambda: harness_finetune(fixed_model, data, settings.batch_size, SEED, lengths=None),
+        "random batches": lambda: harness_finetune(model, data, settings.batch_size, SEED, lengths=None),
+        "grouped": lambda: harness_finetune(model, data, settings.batch_size, SEED, lengths=data.char_lengths),
+    }, settings.repeats)
+    ratio = training.ratio("fixed width", "grouped")
     figures.append(Figure(
-        "3", "Padding, training", "fixed-width / length-grouped dynamic padding",
-        training.ratio, target=">= 1.5", met=training.ratio >= 1.5,
+        "3", "Padding, training", "fixed-width / length-grouped dynamic padding (fit)",
+        ratio, target=">= 1.5", met=ratio >= 1.5,
         details={**shared, "examples per run": len(data.texts), "batch size": settings.batch_size,
-                 **training.as_details("fixed width", "grouped dynamic")},
+                 **training.details("fixed width", "grouped")},
     ))
-
-    # before/after of length grouping in the harness itself
-    random_batches = compare(
-        lambda: harness_finetune(grouped_model, data, settings.batch_size, SEED, lengths=None),
-        run_grouped,
-        settings.repeats,
-    )
     figures.append(Figure(
         "3", "Change: grouped training", "random-batch / length-grouped dynamic padding (fit)",
-        random_batches.ratio, details=random_batches.as_details("random batches", "grouped"),
+        training.ratio("random batches", "grouped"), details=training.details("random batches", "grouped"),
     ))
 
     predicted = everything.sample(settings.padding_texts, seed=SEED + 1)
-    prediction = compare(
-        lambda: predict_texts(grouped_model, predicted, settings.batch_size * 4, sort=False),
-        lambda: predict_texts(grouped_model, predicted, settings.batch_size * 4, sort=True),
-        settings.repeats,
-    )
+    prediction = measure_alternately({
+        "unsorted": lambda: predict_texts(model, predicted, settings.batch_size * 4, sort=False),
+        "sorted": lambda: predict_texts(model, predicted, settings.batch_size * 4, sort=True),
+    }, settings.repeats)
     figures.append(Figure(
         "3", "Change: sorted prediction", "unsorted / length-sorted batches (predict, finetune mode)",
-        prediction.ratio, details={"texts per run": len(predicted.texts), **prediction.as_details("unsorted", "sorted")},
+        prediction.ratio("unsorted", "sorted"), details={"texts per run": len(predicted.texts), **prediction.details()},
     ))
     return figures

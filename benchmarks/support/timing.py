@@ -10,22 +10,20 @@ from typing import Callable
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """Wall times of two workloads, run alternately after one untimed warm-up each."""
+class Timings:
+    """Wall times (seconds) of named workloads, run in rotation."""
 
-    first: list[float]
-    second: list[float]
+    seconds: dict[str, list[float]]
 
-    @property
-    def ratio(self) -> float:
-        """Median of the first over median of the second."""
-        return statistics.median(self.first) / statistics.median(self.second)
+    def median(self, name: str) -> float:
+        return statistics.median(self.seconds[name])
 
-    def as_details(self, first_label: str, second_label: str) -> dict[str, str]:
-        return {
-            f"{first_label} (s)": ", ".join(f"{value:.3f}" for value in self.first),
-            f"{second_label} (s)": ", ".join(f"{value:.3f}" for value in self.second),
-        }
+    def ratio(self, numerator: str, denominator: str) -> float:
+        """Median time of ``numerator`` over median time of ``denominator``."""
+        return self.median(numerator) / self.median(denominator)
+
+    def details(self, *names: str) -> dict[str, str]:
+        return {f"{name} (s)": ", ".join(f"{value:.3f}" for value in self.seconds[name]) for name in names or self.seconds}
 
 
 def wall_time(work: Callable[[], object]) -> float:
@@ -35,23 +33,20 @@ def wall_time(work: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def compare(first: Callable[[], object], second: Callable[[], object], repeats: int, warmup: bool = True) -> Comparison:
-    """Time ``first`` and ``second`` alternately ``repeats`` times each.
+def measure_alternately(workloads: dict[str, Callable[[], object]], repeats: int, warmup: bool = True) -> Timings:
+    """Time each workload ``repeats`` times, one of each per round, after one untimed warm-up each.
 
-    Alternating (and swapping which goes first every round) spreads slow
-    spells of a shared machine over both sides.
+    The order rotates every round, so slow spells of a shared machine fall
+    on every workload rather than on whichever runs at a fixed position.
     """
+    names = list(workloads)
     if warmup:
-        first()
-        second()
+        for name in names:
+            workloads[name]()
 
-    first_times: list[float] = []
-    second_times: list[float] = []
+    seconds: dict[str, list[float]] = {name: [] for name in names}
     for round_index in range(repeats):
-        if round_index % 2 == 0:
-            first_times.append(wall_time(first))
-            second_times.append(wall_time(second))
-        else:
-            second_times.append(wall_time(second))
-            first_times.append(wall_time(first))
-    return Comparison(first_times, second_times)
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            seconds[name].append(wall_time(workloads[name]))
+    return Timings(seconds)
