@@ -24,7 +24,7 @@ SEED = 0
 
 
 def bare_finetune(backbone, data: LabelledTexts, batch_size: int, linear: nn.Linear) -> None:
-    """The same epoch written directly against torch and transformers."""
+    """Run the same epoch written directly against torch and transformers."""
     module, tokenizer = backbone.module, backbone.tokenizer
     parameters = [*module.parameters(), *linear.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=2e-5, weight_decay=0.01, fused=True)  # as fit() uses it

@@ -1,4 +1,4 @@
-"""What a benchmark module receives (Context) and returns (Figure)."""
+"""The interface of a benchmark module: the Context it receives and the Figures it returns."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ class Settings:
     #: Training examples (both halves) of the feature cache figure; test is a quarter.
     cache_train: int = 1000
     #: Training examples of the 1x scaling point; test is a quarter.
-    scaling_train: int = 500
+    scaling_train: int = 400
     #: Examples of the memory runs: ``w2s-bench run`` and ``w2s-bench grid`` slices.
     #: None runs the commands with their own defaults.
-    memory_train: int | None = 1000
+    memory_train: int | None = 400
     #: Models of the default grid slice; None keeps the grid file's ladder.
     grid_ladder: str | None = "minilm-l1,minilm-l2,minilm-l6"
     grid_seeds: str | None = "0"
@@ -53,7 +53,7 @@ class Settings:
 
     @classmethod
     def defaults(cls) -> Settings:
-        """The demo and grid memory runs at the commands' own defaults (long on a CPU)."""
+        """Run the demo and grid memory figures at the commands' own defaults (hours on a CPU)."""
         return cls(memory_train=None, grid_ladder=None, grid_seeds=None)
 
 
@@ -63,7 +63,7 @@ class Figure:
 
     number: str
     name: str
-    #: What the ratio divides, "A / B" in words.
+    #: The two measurements the ratio divides, "A / B" in words.
     compares: str
     value: float
     unit: str = "x"
