@@ -12,6 +12,7 @@ import importlib
 import logging
 import os
 import pkgutil
+import resource
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,16 @@ def configure_torch() -> int:
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)
     return threads
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its waited-for children: on a loaded machine
+    it shows what the run costs better than wall time does."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -106,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         name = module.__name__.rsplit(".", 1)[1]
         console.print(f"[bold]{name}[/]: measuring (load average {load_average()})")
         module_start = time.perf_counter()
-        figures.extend(module.measure(context))
+        try:
+            figures.extend(module.measure(context))
+        except Exception as error:  # one broken benchmark must not lose the others' figures
+            logging.getLogger("benchmarks").exception("benchmark %s failed", name)
+            figures.append(Figure("!", f"{name} failed", f"{type(error).__name__}: {error}"[:200], float("nan"), met=False))
         timings[name] = time.perf_counter() - module_start
     elapsed = time.perf_counter() - start
 
@@ -117,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         "load average (1/5/15 min) at start": load_before,
         "load average (1/5/15 min) at end": load_average(),
         "benchmark wall time": f"{elapsed:.0f} s ({', '.join(f'{name} {seconds:.0f} s' for name, seconds in timings.items())})",
+        "benchmark CPU time (this process and its children, user + system)": f"{cpu_seconds():.0f} s",
         "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     if not arguments.no_write:

@@ -19,7 +19,7 @@ class Settings:
     task: str = "rotten_tomatoes"
     #: Optimiser steps per timed finetune run, and examples per step (the
     #: finetune default of the pipeline).
-    finetune_steps: int = 16
+    finetune_steps: int = 12
     batch_size: int = 16
     #: Timed runs of each side of a comparison, run alternately.
     repeats: int = 3
