@@ -18,15 +18,12 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-# The profiler's tracing library logs every start and stop unless told otherwise.
-os.environ.setdefault("KINETO_LOG_LEVEL", "5")
+import torch
 
-import torch  # noqa: E402
-
-import benchmarks  # noqa: E402
-from benchmarks.support.figures import Context, Figure, Settings  # noqa: E402
-from benchmarks.support.machine import load_average, machine_facts  # noqa: E402
-from benchmarks.support.output import figures_table, markdown_page  # noqa: E402
+import benchmarks
+from benchmarks.support.figures import Context, Figure, Settings
+from benchmarks.support.machine import load_average, machine_facts
+from benchmarks.support.output import figures_table, markdown_page
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"

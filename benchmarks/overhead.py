@@ -133,7 +133,7 @@ def measure(context: Context) -> list[Figure]:
             ratio, target="<= 1.0", met=ratio <= 1.0, details=timings.details(harness_name, trainer_name),
         ))
 
-    figures.append(machine_limit(context, harness_backbone, data, timings.median("w2s-bench, random batches")))
+    figures.append(machine_limit(context, harness_backbone, data, min(timings.seconds["w2s-bench, random batches"])))
 
     profiled = data.sample(settings.profile_steps * settings.batch_size, seed=SEED)
     context.sections["Profile of the finetune step"] = (
@@ -145,7 +145,11 @@ def measure(context: Context) -> list[Figure]:
 
 
 def machine_limit(context: Context, backbone, data: LabelledTexts, harness_seconds: float) -> Figure:
-    """5. FLOP/s of the harness step against a large matmul on the same threads."""
+    """Figure 5: FLOP/s of the harness step against a large matmul on the same threads.
+
+    Both sides take their fastest run (``harness_seconds`` is the fastest
+    harness run), because other processes can only slow a run down.
+    """
     settings = context.settings
     batches = epoch_batches(len(data.texts), settings.batch_size, torch.Generator().manual_seed(SEED))
     shapes = batch_shapes(backbone.tokenizer, data.texts, batches, backbone.max_length)
@@ -158,7 +162,7 @@ def machine_limit(context: Context, backbone, data: LabelledTexts, harness_secon
         details={
             "FLOPs per run (estimate)": f"{flops:.3e}",
             "padded tokens per run": sum(rows * width for rows, width in shapes),
-            "achieved": f"{achieved / 1e9:.1f} GFLOP/s (median w2s-bench run, random batches)",
+            "achieved": f"{achieved / 1e9:.1f} GFLOP/s (fastest w2s-bench run, random batches)",
             "matmul peak": f"{peak / 1e9:.1f} GFLOP/s (best of 5, {settings.matmul_size}x{settings.matmul_size} fp32)",
         },
     )

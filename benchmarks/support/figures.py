@@ -24,7 +24,7 @@ class Settings:
     #: Timed runs of each side of a comparison, run alternately.
     repeats: int = 3
     #: Texts encoded per timed run of the inference padding figure.
-    padding_texts: int = 512
+    padding_texts: int = 384
     #: Training examples (both halves) of the feature cache figure; test is a quarter.
     cache_train: int = 1000
     #: Training examples of the 1x scaling point; test is a quarter.
