@@ -1,8 +1,8 @@
 """Run every benchmark module, print the figures and write docs/benchmarks.md.
 
-``python -m benchmarks`` runs the sizes that fit a 2-core CPU in about 15
-minutes; ``--quick`` runs tiny sizes to check the code; ``--only`` picks
-modules by name.
+``python -m benchmarks`` runs sizes meant to fit a 2-core CPU in about 15
+minutes. ``--quick`` runs tiny sizes to check the code, and ``--only``
+picks modules by name.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def cpu_seconds() -> float:
     """CPU time of this process and its waited-for children: on a loaded machine
     it shows what the run costs better than wall time does."""
     total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
+    for scope in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(scope)
         total += usage.ru_utime + usage.ru_stime
     return total
 
@@ -66,7 +66,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Tiny sizes: checks that every figure runs, measures nothing useful.")
     parser.add_argument("--defaults", action="store_true",
-                        help="Measure peak memory of `w2s-bench run` and the default grid at their own defaults (takes hours on a CPU).")
+                        help="Measure peak memory of `w2s-bench run` and the default grid at their own defaults (can take hours on a CPU).")
     parser.add_argument("--only", default=None, help="Benchmark modules to run, separated by commas (e.g. overhead,padding).")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown file to write. Default: docs/benchmarks.md.")
     parser.add_argument("--no-write", action="store_true", help="Print the table only.")
@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet_transformers()
     threads = configure_torch()
-    settings = Settings.quick() if arguments.quick else Settings.defaults() if arguments.defaults else Settings.full()
+    sizes = "quick" if arguments.quick else "standard"
+    if arguments.defaults:
+        sizes = "defaults"
+    settings = {"quick": Settings.quick, "standard": Settings.full, "defaults": Settings.defaults}[sizes]()
     context = Context(settings)
     console = Console(stderr=True)
     table_console = Console()
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
     table_console.print(figures_table(figures))
     run = {
-        "sizes": "quick" if arguments.quick else "defaults" if arguments.defaults else "standard",
+        "sizes": sizes,
         "torch threads used": threads,
         "load average (1/5/15 min) at start": load_before,
         "load average (1/5/15 min) at end": load_average(),

@@ -1,6 +1,6 @@
 """Feature cache: in probe mode the first method on a task computes the frozen
-features of both models; later methods read them (and the shared weak and
-ceiling phases) from the run store."""
+features of both models. Later methods read them, and the shared weak and
+ceiling phases, from the run store."""
 
 from __future__ import annotations
 

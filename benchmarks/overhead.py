@@ -58,7 +58,7 @@ class PooledClassifier(nn.Module):
 
 
 def trainer_finetune(backbone, model: PooledClassifier, data: LabelledTexts, batch_size: int, sampling: str, workdir) -> None:
-    """One epoch through ``transformers.Trainer``, tokenizing the data as its examples do."""
+    """Run one epoch through ``transformers.Trainer``, tokenizing the data as its examples do."""
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     encoded = backbone.tokenizer(data.texts, truncation=True, max_length=backbone.max_length)

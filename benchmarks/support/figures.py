@@ -10,8 +10,12 @@ from typing import Any, Callable
 
 @dataclass(frozen=True)
 class Settings:
-    """Sizes of the workloads. ``full()`` fits a 2-core CPU in about 15 minutes;
-    ``quick()`` only checks that the code runs."""
+    """Sizes of the workloads. ``full()`` is sized for about 15 minutes on an
+    otherwise idle 2-core CPU, and ``quick()`` only checks that the code runs.
+
+    NOTE: under heavy load from other processes a ``full()`` run takes
+    several times longer; the page records its wall and CPU time.
+    """
 
     #: Strong and weak packaged models of the finetune and probe workloads.
     model: str = "minilm-l6"

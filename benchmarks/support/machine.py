@@ -22,7 +22,7 @@ def cpu_model() -> str:
 
 
 def cpu_flags() -> str:
-    """The vector extensions that decide fp32 and bf16 matmul speed."""
+    """Return the vector extensions that decide fp32 and bf16 matmul speed."""
     wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:

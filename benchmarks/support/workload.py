@@ -54,7 +54,7 @@ def task_texts(context: Context) -> LabelledTexts:
 
 
 def load_backbone(name: str) -> Any:
-    """A fresh packaged backbone with its weights loaded (each call gets its own copy)."""
+    """Create a packaged backbone and load its weights (each call gets its own copy)."""
     from w2s_bench.registry import default_registry
 
     backbone = default_registry().model(name).create(device="cpu")
@@ -63,14 +63,14 @@ def load_backbone(name: str) -> Any:
 
 
 def harness_model(backbone: Any, num_classes: int) -> FinetuneModel:
-    """The model the pipeline builds in finetune mode (classify head, no feature scaling)."""
+    """Build the model the pipeline builds in finetune mode (classify head, no feature scaling)."""
     hidden = backbone.hidden_size
     head = LinearHead(hidden, "classify", num_classes, torch.zeros(hidden), torch.ones(hidden))
     return FinetuneModel(backbone, head, num_classes)
 
 
 def harness_finetune(model: FinetuneModel, data: LabelledTexts, batch_size: int, seed: int, lengths: torch.Tensor | None) -> None:
-    """One epoch of :func:`w2s_bench.training.fit`, called as the pipeline calls it."""
+    """Run one epoch of :func:`w2s_bench.training.fit`, called as the pipeline calls it."""
     texts = [(text,) for text in data.texts]
     mask = torch.ones(len(texts), data.num_classes, dtype=torch.bool)
     targets = torch.nn.functional.one_hot(data.labels, data.num_classes).float()
@@ -86,7 +86,7 @@ def step_flops(module: torch.nn.Module, batch_shapes: Sequence[tuple[int, int]])
     layers (forward 2, backward 4 FLOPs per weight and token) plus
     ``12 * layers * T^2 * hidden`` per sequence for the attention products
     QK^T and AV, over the padded tokens the model computes. ``batch_shapes``
-    holds (rows, padded length) per step. Embedding
+    contains (rows, padded length) per step. Embedding
     lookups, layer norms, softmax, GELU and the optimiser update are left
     out, so the count is a lower bound.
     """
