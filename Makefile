@@ -36,7 +36,8 @@ bench: install
 # Run the default grid (resuming if it was stopped) and regenerate leaderboards/.
 leaderboards: install
 	$(BIN)/w2s-bench models fetch
-	$(BIN)/w2s-bench grid grids/default.toml --report
+	$(BIN)/w2s-bench grid grids/default.toml
+	$(BIN)/w2s-bench grid grids/generative.toml --report
 
 clean-runs:
 	rm -rf runs

@@ -30,8 +30,8 @@ def test_every_command_has_help(command: list[str]) -> None:
 def test_run_help_states_defaults() -> None:
     text = " ".join(run_cli("run", "--help").stdout.split())
 
-    assert "default: minilm-l2" in text
-    assert "default: mpnet-base" in text
+    assert "the task's weakest default model, else minilm-l2" in text
+    assert "the task's strongest default model, else mpnet-base" in text
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,9 @@ from w2s_bench.paths import DEFAULT_LEADERBOARDS_DIR, DEFAULT_RUNS_DIR
 
 logger = logging.getLogger("w2s_bench")
 
+#: Raised (click 8.2 and later) when a group is called without a command.
+NO_COMMAND_ERROR = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 DEFAULT_TASK = "rotten_tomatoes"
 DEFAULT_WEAK = "minilm-l2"
 DEFAULT_STRONG = "mpnet-base"
@@ -24,7 +27,7 @@ CPU_MAX_TEST = 1000
 
 
 class UserErrorGroup(click.Group):
-    """A click group that turns UserError into one line on stderr and exit code 2."""
+    """A click group that turns UserError and click usage errors into one line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -34,24 +37,33 @@ class UserErrorGroup(click.Group):
                 raise
             click.echo(f"error: {error}", err=True)
             ctx.exit(2)
+        except click.UsageError as error:
+            if isinstance(error, NO_COMMAND_ERROR):
+                raise  # a group called without a command: click prints its help
+            # click's own report spans four lines (usage, hint, blank, error),
+            # so print one line that points to the command's help instead
+            command = error.ctx.command_path if error.ctx else f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()
+            message = " ".join(error.format_message().split())
+            click.echo(f"error: {message} (see `{command} --help`)", err=True)
+            ctx.exit(2)
 
 
 def comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def parse_seeds(value: str) -> list[int]:
+def parse_seeds(value: str, option: str = "--seed") -> list[int]:
     seeds = []
     for item in comma_list(value):
         try:
             seed = int(item)
         except ValueError:
-            raise click.BadParameter(f"seed {item!r} is not an integer") from None
+            raise click.BadParameter(f"seed {item!r} is not an integer", param_hint=option) from None
         if seed < 0:
-            raise click.BadParameter(f"seed {seed} is negative; seeds are non-negative integers")
+            raise click.BadParameter(f"seed {seed} is negative; seeds are non-negative integers", param_hint=option)
         seeds.append(seed)
     if not seeds:
-        raise click.BadParameter("give at least one seed")
+        raise click.BadParameter("give at least one seed", param_hint=option)
     return seeds
 
 
@@ -60,7 +72,7 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         key, equals, raw = pair.partition("=")
         if not equals or not key:
-            raise click.BadParameter(f"method option {pair!r} is not of the form KEY=VALUE")
+            raise click.BadParameter(f"method option {pair!r} is not of the form KEY=VALUE", param_hint="-o/--option")
         for convert in (int, float):
             try:
                 options[key] = convert(raw)
@@ -79,6 +91,12 @@ def example_limit(requested: int | None, cpu_default: int, on_gpu: bool) -> int 
     if requested is not None:
         return requested
     return None if on_gpu else cpu_default
+
+
+def model_pair(task_spec: Any, weak: str | None, strong: str | None) -> tuple[str, str]:
+    """The (weak, strong) models of a task: the given names, else the task's ladder ends, else the defaults."""
+    ladder = task_spec.models
+    return weak or (ladder[0] if ladder else DEFAULT_WEAK), strong or (ladder[-1] if ladder else DEFAULT_STRONG)
 
 
 def console(stderr: bool = True):
@@ -128,8 +146,10 @@ def list_command() -> None:
 @cli.command()
 @click.option("--task", default=DEFAULT_TASK, show_default=True, help="Task name, or several separated by commas.")
 @click.option("--method", default="naive", show_default=True, help="Method name, or several separated by commas.")
-@click.option("--weak", default=DEFAULT_WEAK, show_default=True, help="Weak supervisor model (name, local folder or hub id).")
-@click.option("--strong", default=DEFAULT_STRONG, show_default=True, help="Strong student and ceiling model.")
+@click.option("--weak", default=None,
+              help=f"Weak supervisor model (name, local folder or hub id). Default: the task's weakest default model, else {DEFAULT_WEAK}.")
+@click.option("--strong", default=None,
+              help=f"Strong student and ceiling model. Default: the task's strongest default model, else {DEFAULT_STRONG}.")
 @click.option("--seed", "seeds", default="0", show_default=True, help="Seed, or several separated by commas; sets the split and training order.")
 @click.option("--mode", type=click.Choice(["probe", "finetune"]), default="probe", show_default=True,
               help="probe trains a head on cached frozen features; finetune trains the whole model.")
@@ -149,7 +169,7 @@ def list_command() -> None:
                    "--weak and --strong default to its ends. Default: the plugins' ladder between --weak and --strong.")
 @click.option("--loss", default=None,
               help="Student loss of bootstrap and generative-finetune: naive or aux_conf (same as -o loss=...). Default: naive.")
-def run(task: str, method: str, weak: str, strong: str, seeds: str, mode: str, runs_dir: Path,
+def run(task: str, method: str, weak: str | None, strong: str | None, seeds: str, mode: str, runs_dir: Path,
         max_train: int | None, max_test: int | None, epochs: int | None, lr: float | None,
         batch_size: int | None, device: str, method_options: tuple[str, ...], ladder: str | None,
         loss: str | None) -> None:
@@ -176,18 +196,18 @@ def run(task: str, method: str, weak: str, strong: str, seeds: str, mode: str, r
 
     registry = default_registry()
     tasks, methods = comma_list(task), comma_list(method)
-    for name in tasks:
-        registry.task(name)
+    pairs = {name: model_pair(registry.task(name), weak, strong) for name in tasks}
     for name in methods:
         registry.method(name)
-    registry.model(weak)
-    registry.model(strong)
+    for pair in pairs.values():
+        for model_name in pair:
+            registry.model(model_name)
     method_option_sets = options_per_method(registry, methods, options, {"ladder": ladder, "loss": loss})
 
     out = console()
     pipeline = Pipeline(registry, RunStore(runs_dir), RichProgress(out))
     cells = [
-        CellConfig(task_name, method_name, weak, strong, seed, mode, method_option_sets[method_name],
+        CellConfig(task_name, method_name, *pairs[task_name], seed, mode, method_option_sets[method_name],
                    train_limit, test_limit, train, device)
         for task_name in tasks for seed in seed_list for method_name in methods
     ]
@@ -254,6 +274,10 @@ cli.add_command(grid_command)
 from w2s_bench.tasks.reward.commands import reward  # noqa: E402
 
 cli.add_command(reward)
+
+from w2s_bench.chess_cli import chess  # noqa: E402
+
+cli.add_command(chess)
 
 
 def main() -> None:

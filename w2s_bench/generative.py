@@ -13,6 +13,7 @@ weights, without any LM head) and is shared by every cell that needs it.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
@@ -118,7 +119,10 @@ def generative_phase(pipeline: Any, model_name: str, data: TaskData, settings: G
     )
 
     def compute() -> tuple[dict, dict]:
+        started_wall, started_cpu = time.monotonic(), time.process_time()
         weights, metrics = finetune_language_model(backbone, train_texts, heldout_texts, settings, device, pipeline.progress)
+        # CPU seconds measure the cost of the step even on a machine shared with other jobs
+        metrics.update(wall_seconds=round(time.monotonic() - started_wall, 1), cpu_seconds=round(time.process_time() - started_cpu, 1))
         return metrics, {WEIGHTS_FILE: weights}
 
     record = pipeline._phase(PHASE, config, compute)
@@ -126,6 +130,7 @@ def generative_phase(pipeline: Any, model_name: str, data: TaskData, settings: G
         f"generative step: held-out {record.metrics['objective'].replace('_', '-')} loss "
         f"{record.metrics['heldout_loss_before']:.3f} → {record.metrics['heldout_loss_after']:.3f} "
         f"over {record.metrics['steps']} steps"
+        + (f", {record.metrics['wall_seconds']:.0f} s wall, {record.metrics['cpu_seconds']:.0f} s CPU" if "cpu_seconds" in record.metrics else "")
     )
     return record
 

@@ -29,5 +29,26 @@ def pgr(weak: float, ceiling: float, student: float) -> float | None:
     return (student - weak) / gap
 
 
+def accuracy_by_group(probs: torch.Tensor, labels: torch.Tensor, groups: list[str]) -> dict[str, dict[str, float]]:
+    """Accuracy and row count per group label (such as a difficulty band), groups in sorted order."""
+    correct = (probs.argmax(dim=-1) == labels).float()
+    result = {}
+    for group in sorted(set(groups)):
+        rows = torch.tensor([index for index, name in enumerate(groups) if name == group], dtype=torch.long)
+        result[group] = {"accuracy": float(correct[rows].mean()), "count": len(rows)}
+    return result
+
+
 def format_pgr(value: float | None) -> str:
     return "undefined (ceiling ≤ weak)" if value is None else f"{value:.3f}"
+
+
+def chance_accuracy(head: str, num_candidates: int, candidate_counts: list[int]) -> float:
+    """Expected test accuracy of picking a candidate uniformly at random.
+
+    A classify task has ``num_candidates`` classes; a rank task has its own
+    candidate count per example (the legal moves of a chess position).
+    """
+    if head == "classify" or not candidate_counts:
+        return 1.0 / num_candidates
+    return sum(1.0 / count for count in candidate_counts) / len(candidate_counts)

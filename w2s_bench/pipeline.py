@@ -23,7 +23,7 @@ from w2s_bench.data import Split, TaskData, labels_of, split_halves
 from w2s_bench.errors import UserError
 from w2s_bench.features import cached_features, features_config
 from w2s_bench.losses import ground_truth_loss
-from w2s_bench.metrics import accuracy, agreement, pgr
+from w2s_bench.metrics import accuracy, accuracy_by_group, agreement, chance_accuracy, pgr
 from w2s_bench.progress import SILENT, Progress
 from w2s_bench.registry import Registry
 from w2s_bench.specs import ModelSpec
@@ -159,6 +159,9 @@ class Pipeline:
         self._data: dict[tuple[str, int | None, int | None], TaskData] = {}
         self._backbones: dict[tuple[str, str], Any] = {}
         self._derived_models: dict[str, ModelSpec] = {}
+        #: While True, a model whose weights are still to be built (``is_built()``
+        #: is False) gets a placeholder fingerprint instead of being built.
+        self.plan_without_building = False
 
     # --- loading ---------------------------------------------------------
 
@@ -199,8 +202,10 @@ class Pipeline:
         texts, train_index, test_index = text_table(data)
         features = cached_features(self.store, backbone, texts, f"{model_name} on {data.name}", progress=self.progress)
 
-        train_features = gather_candidates(features, train_index)
-        test_features = gather_candidates(features, test_index)
+        # both splits padded to the task's candidate count, the width of the masks
+        width = data.num_candidates if data.head == "rank" else None
+        train_features = gather_candidates(features, train_index, width)
+        test_features = gather_candidates(features, test_index, width)
         train_mask = candidate_mask(data.train, data)
         mean, std = feature_statistics(train_features, train_mask if data.head == "rank" else None)
 
@@ -227,6 +232,7 @@ class Pipeline:
             record = self.store.load(phase, key)
             if record is not None:
                 return record
+            logger.info("%s phase %s: computing", phase, key[:24])
             metrics, tensors = compute()
             return self.store.save(phase, key, config, metrics, tensors, extra={"versions": provenance()})
 
@@ -382,6 +388,10 @@ class Pipeline:
 
     def backbone_fingerprint(self, name: str, device: torch.device) -> str:
         spec = self.model_spec(name)
+        is_built = getattr(spec, "is_built", None)
+        if self.plan_without_building and callable(is_built) and not is_built():
+            # never in the store, so every step that depends on the model counts as to run
+            return f"unbuilt:{name}"
         fingerprint = getattr(spec, "fingerprint", None)
         return fingerprint() if callable(fingerprint) else self.backbone(name, device).fingerprint
 
@@ -434,8 +444,12 @@ class Pipeline:
             "student_weak_agreement": side.student.metrics["weak_agreement"],
             "num_train": len(data.train),
             "num_test": len(data.test),
+            "chance_accuracy": chance_accuracy(data.head, data.num_candidates, [len(example.texts) for example in data.test]),
             **side.metrics,
         }
+        bands = band_accuracies(data, {"weak": weak, "ceiling": side.ceiling, "student": side.student})
+        if bands:
+            metrics["accuracy_by_band"] = bands
         config = cell_record_config(cell)
         phases = {"weak": weak.data["key"], **side.phases}
         key = cell_record_key(cell, phases)
@@ -514,6 +528,16 @@ class CellPlan:
 
 def cell_record_key(cell: CellConfig, phases: dict[str, str]) -> str:
     return content_key({**cell_record_config(cell), "phases": phases})
+def band_accuracies(data: TaskData, phases: dict[str, Record]) -> dict[str, Any]:
+    """Test accuracy of each phase per difficulty band, for tasks whose examples carry ``meta["band"]``."""
+    bands = [str(example.meta.get("band")) for example in data.test]
+    if not any(example.meta.get("band") for example in data.test):
+        return {}
+    labels = torch.from_numpy(labels_of(data.test))
+    return {
+        name: accuracy_by_group(record.tensors(PREDICTIONS_FILE)["test"], labels, bands)
+        for name, record in phases.items()
+    }
 
 
 def cell_record_config(cell: CellConfig) -> dict[str, Any]:
@@ -542,12 +566,15 @@ def text_table(data: TaskData) -> tuple[list[str], list[list[int]], list[list[in
     return texts, train_index, test_index
 
 
-def gather_candidates(features: torch.Tensor, index: list[list[int]]) -> torch.Tensor:
-    """``[N, d]`` for one text per example, else ``[N, K, d]`` padded with zeros."""
-    if all(len(rows) == 1 for rows in index):
+def gather_candidates(features: torch.Tensor, index: list[list[int]], width: int | None = None) -> torch.Tensor:
+    """``[N, d]`` for one text per example, else ``[N, K, d]`` padded with zeros.
+
+    ``K`` is ``width`` when given, else the most candidates of any example here.
+    """
+    if width is None and all(len(rows) == 1 for rows in index):
         return features[torch.tensor([rows[0] for rows in index], dtype=torch.long)]
 
-    width = max(len(rows) for rows in index)
+    width = width or max(len(rows) for rows in index)
     gathered = features.new_zeros(len(index), width, features.shape[1])
     for row, rows in enumerate(index):
         gathered[row, : len(rows)] = features[torch.tensor(rows, dtype=torch.long)]

@@ -69,6 +69,10 @@ class TaskSpec:
     kind: str = "nlp"
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    #: Default model ladder for this task, weakest first; ``run`` takes the
+    #: first as the weak supervisor and the last as the strong student when
+    #: none is given. Empty: the harness-wide defaults.
+    models: tuple[str, ...] = ()
 
     def create(self, **options: Any) -> Any:
         return resolve_factory(self.factory)(**{**self.options, **options})

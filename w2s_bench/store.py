@@ -4,8 +4,10 @@ Layout: ``<runs>/<phase>/<key>/record.json`` plus the tensor files the record
 lists. The key is a hash of everything that affects the phase's result. Files
 are written to a temporary name and renamed, and ``record.json`` is written
 last with the sha256 of every tensor file, so a killed run never leaves a
-record that looks complete. A record whose files are missing or whose
-checksums do not match is reported and recomputed, never used.
+record that looks complete. ``record.json`` also carries the sha256 of its own
+content, so an edited or bit-flipped metric is caught like a damaged tensor
+file. A record whose files are missing or whose checksums do not match is
+reported and recomputed, never used.
 """
 
 from __future__ import annotations
@@ -30,13 +32,25 @@ from w2s_bench.errors import UserError
 logger = logging.getLogger(__name__)
 
 RECORD_FILE = "record.json"
-SCHEMA_VERSION = 1
+#: Schema 2 added the record's own ``checksum``; records of schema 1 have none,
+#: fail the check and are recomputed.
+SCHEMA_VERSION = 2
+CHECKSUM_FIELD = "checksum"
 
 
 def content_key(config: dict[str, Any]) -> str:
     """Return the sha256 of a config dict in canonical JSON form."""
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def record_checksum(data: dict[str, Any]) -> str:
+    """Return the sha256 of a record's content, every field but the checksum itself.
+
+    ``data`` must be in its JSON form (as read back from ``record.json``), so
+    that the writer and the reader hash the same canonical text.
+    """
+    return content_key({name: value for name, value in data.items() if name != CHECKSUM_FIELD})
 
 
 def sha256_file(path: Path) -> str:
@@ -121,10 +135,19 @@ class RunStore:
 
     @contextmanager
     def lock(self, phase: str, key: str) -> Iterator[None]:
-        """Hold an inter-process lock on one phase key while it is computed."""
+        """Hold an inter-process lock on one phase key while it is computed.
+
+        Temporary files left in the folder by a writer that was killed are
+        removed once the lock is held. The pipeline and the feature cache write
+        a locked folder only while holding its lock, so none of them can
+        belong to a live writer.
+        """
         folder = self.folder(phase, key)
         folder.mkdir(parents=True, exist_ok=True)
         with FileLock(str(folder / ".lock")):
+            for stale in folder.glob(".*.tmp"):
+                logger.info("removing %s, left by a run that was killed while writing", stale)
+                stale.unlink(missing_ok=True)
             yield
 
     def load(self, phase: str, key: str) -> Record | None:
@@ -138,6 +161,10 @@ class RunStore:
             data = json.loads(record_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             logger.warning("corrupt record %s (%s); recomputing", record_path, error)
+            return None
+
+        if not isinstance(data, dict) or data.get(CHECKSUM_FIELD) != record_checksum(data):
+            logger.warning("record %s is corrupt or was edited (its checksum does not match); recomputing", record_path)
             return None
 
         if data.get("key") != key:
@@ -178,6 +205,9 @@ class RunStore:
             "files": files,
             **(extra or {}),
         }
+        # hash the JSON form, in which tuples are lists and other values strings
+        data = json.loads(json.dumps(data, default=str))
+        data[CHECKSUM_FIELD] = record_checksum(data)
         atomic_write_json(folder / RECORD_FILE, data)
         return Record(folder, data)
 
@@ -199,9 +229,13 @@ class RunStore:
             if not record_path.exists():
                 continue
             try:
-                key = json.loads(record_path.read_text(encoding="utf-8")).get("key", "")
+                data = json.loads(record_path.read_text(encoding="utf-8"))
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 logger.warning("skipping corrupt record %s (%s)", record_path, error)
+                continue
+            key = data.get("key") if isinstance(data, dict) else None
+            if not isinstance(key, str) or self.folder(phase, key) != folder:
+                logger.warning("skipping corrupt record %s (its key does not match its folder)", record_path)
                 continue
             record = self.load(phase, key)
             if record is not None:

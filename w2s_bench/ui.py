@@ -36,17 +36,23 @@ class RichProgress(Progress):
 
 def results_table(results: list) -> Table:
     table = Table(title="weak-to-strong results (test accuracy)")
-    for column in ("task", "method", "weak → strong", "seed", "weak", "ceiling", "student", "PGR", "agreement"):
+    for column in ("task", "method", "weak → strong", "seed", "chance", "weak", "ceiling", "student", "PGR", "agreement"):
         table.add_column(column, justify="right" if column not in ("task", "method", "weak → strong") else "left")
 
     for result in results:
         cell = result.config
         table.add_row(
-            cell.task, cell.method, f"{cell.weak} → {cell.strong}", str(cell.seed),
+            cell.task, cell.method, f"{cell.weak} → {cell.strong}", str(cell.seed), chance_text(result),
             f"{result.weak_accuracy:.3f}", f"{result.ceiling_accuracy:.3f}", f"{result.student_accuracy:.3f}",
             pgr_text(result), f"{result.student_weak_agreement:.3f}",
         )
     return table
+
+
+def chance_text(result) -> str:
+    """Accuracy of a uniformly random candidate (a random legal move on chess); "—" for older records."""
+    chance = result.record.metrics.get("chance_accuracy")
+    return "—" if chance is None else f"{chance:.3f}"
 
 
 def pgr_text(result) -> str:

@@ -15,6 +15,14 @@ from w2s_bench.specs import MethodSpec
 THRESHOLD_RULES = ("auto", "half", "weak_balance", "argmax")
 
 
+def number_option(name: str, value: Any) -> float:
+    """Convert an option given as text (``-o alpha_max=0.7``) or a number to a float."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"aux_conf option {name}={value!r} is invalid; expected a number") from None
+
+
 class AuxConfMethod(Method):
     """(1−α)·CE(f, weak labels) + α·CE(f, hardened f), with α warmed up linearly.
 
@@ -30,8 +38,8 @@ class AuxConfMethod(Method):
     name = "aux_conf"
 
     def __init__(self, alpha_max: float = 0.5, warmup_fraction: float = 0.2, threshold: str = "auto") -> None:
-        alpha_max = float(alpha_max)
-        warmup_fraction = float(warmup_fraction)
+        alpha_max = number_option("alpha_max", alpha_max)
+        warmup_fraction = number_option("warmup_fraction", warmup_fraction)
         if not 0.0 <= alpha_max <= 1.0:
             raise UserError(f"aux_conf option alpha_max={alpha_max} is invalid; expected a value in [0, 1]")
         if not 0.0 <= warmup_fraction <= 1.0:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+from safetensors import SafetensorError
 
 from w2s_bench.errors import ModelLoadError
 from w2s_bench.hookspecs import hookimpl
@@ -139,6 +141,15 @@ class HFBackbone:
                 self._module = AutoModel.from_pretrained(self.source, **self.load_kwargs).to(self.device)
             except OSError as error:
                 raise ModelLoadError(f"cannot load weights of {self.name!r} from {self.source!r}: {error}") from None
+            except pickle.UnpicklingError:
+                # transformers (5.x) reads pickled checkpoints with torch.load(weights_only=True),
+                # which rejects any object that is not a plain tensor container
+                raise ModelLoadError(
+                    f"cannot load weights of {self.name!r} from {self.source!r}: the pickled checkpoint contains "
+                    "objects other than tensors, and loading it could run code; use a safetensors file"
+                ) from None
+            except SafetensorError as error:
+                raise ModelLoadError(f"cannot load weights of {self.name!r} from {self.source!r}: corrupt safetensors file ({error})") from None
         return self._module
 
     # --- features --------------------------------------------------------

@@ -67,7 +67,7 @@ def parse_task_name(name: str) -> FileOptions:
     options: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
         if key not in OPTIONS:
-            raise DataError(f"file task option {key!r} is unknown; expected one of {', '.join(OPTIONS)}")
+            raise DataError(f"task {name!r}: option {key!r} is unknown; expected one of {', '.join(OPTIONS)}")
         if not value:
             raise DataError(f"file task option {key!r} is empty")
         options[key] = value
@@ -118,6 +118,7 @@ def row_from_mapping(path: Path, line: int, mapping: dict, options: FileOptions,
 def read_jsonl(path: Path, raw: bytes, options: FileOptions) -> list[Row]:
     rows: list[Row] = []
     has_split: bool | None = None
+    first_line = 0
     for line_number, raw_line in enumerate(raw.split(b"\n"), start=1):
         line = decode_line(path, line_number, raw_line).lstrip("\ufeff")
         if not line.strip():
@@ -129,7 +130,12 @@ def read_jsonl(path: Path, raw: bytes, options: FileOptions) -> list[Row]:
         if not isinstance(mapping, dict):
             raise DataError(f"{path}:{line_number}: expected a JSON object, got {type(mapping).__name__}")
         if has_split is None:
-            has_split = options.split in mapping
+            has_split, first_line = options.split in mapping, line_number
+        elif not has_split and options.split in mapping:
+            # the first row decides whether the file has a split column; a
+            # split set on a later row only would otherwise be ignored
+            raise DataError(f"{path}:{line_number}: field {options.split!r} is set here but not on line {first_line}; "
+                            "set it on every row or on none")
         rows.append(row_from_mapping(path, line_number, mapping, options, has_split))
     return rows
 

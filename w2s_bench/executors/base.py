@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
-from w2s_bench.pipeline import CellConfig, Pipeline
+from w2s_bench.pipeline import CellConfig, Pipeline, PlannedStep
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class CellJob:
     runs_dir: str
     #: The cell record key the grid's plan expects; None when unknown.
     expected_key: str | None = None
+    #: The stored steps the grid's plan expects the cell to need; empty when unknown.
+    steps: tuple[PlannedStep, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,14 @@ EXIT_INTERRUPTED = 130
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS_DIR, show_default=True, help="Run store folder.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Cells run at once, each in its own worker process when above 1; the thread budget is split between them.")
+@click.option("--executor", "executor_name", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where cells run: on this machine, or as Ray tasks (needs `pip install 'w2s-bench[ray]'`).")
+@click.option("--address", default=None,
+              help="With --executor ray: the Ray cluster to use (e.g. auto, or HOST:6379). Default: start a local Ray instance.")
+@click.option("--retries", type=click.IntRange(min=0), default=None,
+              help="With --executor ray: times a failed cell is run again before it is recorded as failed. Default: 2.")
+@click.option("--cpus-per-task", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="With --executor ray: CPUs each feature, finetuning or cell task asks for. Default: 1 (probe), 2 (finetune), 1 per GPU.")
 @click.option("--fail-fast", is_flag=True, help="Start no further cell after the first failure.")
 @click.option("--dry-run", is_flag=True, help="Print the cells and the trainings they need after sharing; run nothing.")
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run, print the plan as JSON on stdout.")
@@ -45,7 +53,8 @@ EXIT_INTERRUPTED = 130
 def grid_command(ctx: click.Context, grid_file: Path | None, task: str | None, method: str | None, seeds: str | None,
                  weak: str | None, strong: str | None, ladder: str | None, mode: str | None, max_train: int | None,
                  max_test: int | None, epochs: int | None, lr: float | None, batch_size: int | None, device: str | None,
-                 runs_dir: Path, jobs: int, fail_fast: bool, dry_run: bool, as_json: bool, write_report: bool,
+                 runs_dir: Path, jobs: int, executor_name: str, address: str | None, retries: int | None,
+                 cpus_per_task: float | None, fail_fast: bool, dry_run: bool, as_json: bool, write_report: bool,
                  out_dir: Path) -> None:
     """Run a grid of cells: tasks × methods × model pairs × seeds.
 
@@ -67,13 +76,19 @@ def grid_command(ctx: click.Context, grid_file: Path | None, task: str | None, m
     ladder_models = comma_list(ladder) if ladder is not None else None
     if ladder_models is not None and len(ladder_models) < 2:
         raise UserError(f"--ladder {ladder!r} is invalid; give at least two models, weakest first")
+    ray_options = {"--address": address, "--retries": retries, "--cpus-per-task": cpus_per_task}
+    ray_flags_given = [name for name, value in ray_options.items() if value is not None]
+    if executor_name != "ray" and ray_flags_given:
+        raise UserError(f"{', '.join(ray_flags_given)} {'is' if len(ray_flags_given) == 1 else 'are'} only valid with --executor ray")
+    if executor_name == "ray" and jobs != 1:
+        raise UserError("--jobs applies to --executor local; Ray runs as many cells at once as the cluster's resources allow")
     if ladder_models is not None and (weak or strong):
         raise UserError("--ladder replaces the model pairs; it cannot be combined with --weak or --strong")
 
     flags = FlagOverrides(
         tasks=comma_list(task) if task is not None else None,
         methods=comma_list(method) if method is not None else None,
-        seeds=parse_seeds(seeds) if seeds is not None else None,
+        seeds=parse_seeds(seeds, "--seeds") if seeds is not None else None,
         weak=weak, strong=strong, ladder=ladder_models, mode=mode, max_train=max_train, max_test=max_test,
         epochs=epochs, lr=lr, batch_size=batch_size, device=device,
     )
@@ -85,7 +100,12 @@ def grid_command(ctx: click.Context, grid_file: Path | None, task: str | None, m
         print_plan(spec.name, cells, runs_dir, registry, as_json)
         return
 
-    grid_run = execute(spec.name, cells, runs_dir, registry, jobs, fail_fast, console())
+    if executor_name == "ray":
+        from w2s_bench.grid.ray_command import execute_on_ray
+
+        grid_run = execute_on_ray(spec.name, cells, runs_dir, registry, address, retries, cpus_per_task, fail_fast, console())
+    else:
+        grid_run = execute(spec.name, cells, runs_dir, registry, jobs, fail_fast, console())
     if write_report:
         from w2s_bench.report import write_report as write_report_files
         from w2s_bench.store import RunStore
@@ -103,7 +123,7 @@ def print_plan(name: str, cells: list, runs_dir: Path, registry, as_json: bool) 
     from w2s_bench.pipeline import Pipeline
     from w2s_bench.store import RunStore
 
-    plan = plan_grid(cells, Pipeline(registry, RunStore(runs_dir)))
+    plan = plan_grid(cells, Pipeline(registry, RunStore(runs_dir)), build_models=False)
     if as_json:
         click.echo(json.dumps({"grid": name, **plan.as_dict()}, indent=2))
         return

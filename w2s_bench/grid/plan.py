@@ -89,14 +89,21 @@ def cell_status(planned: PlannedCell) -> str:
     return "pending"
 
 
-def plan_grid(cells: list[CellConfig], pipeline: Pipeline) -> GridPlan:
+def plan_grid(cells: list[CellConfig], pipeline: Pipeline, build_models: bool = True) -> GridPlan:
     """Plan every cell and count the steps the unfinished ones still need.
 
     A cell whose plan raises (a method plugin that fails to build, a task that
     fails to load) is returned with its error instead of stopping the plan.
+    With ``build_models`` False (a dry run), models whose weights are still to
+    be built, such as unpretrained chess networks, are not built: every step
+    that needs them counts as to run.
     """
     store = pipeline.store
-    planned_cells = [plan_cell(index, cell, pipeline) for index, cell in enumerate(cells)]
+    pipeline.plan_without_building = not build_models
+    try:
+        planned_cells = [plan_cell(index, cell, pipeline) for index, cell in enumerate(cells)]
+    finally:
+        pipeline.plan_without_building = False
 
     needed: set[tuple[str, str]] = set()
     unshared: Counter[str] = Counter()

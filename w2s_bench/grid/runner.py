@@ -102,7 +102,7 @@ def run_grid(
             stopped = stopped or fail_fast
 
     jobs_to_run = [
-        CellJob(planned.index, planned.cell, str(store.root), planned.plan.key)
+        CellJob(planned.index, planned.cell, str(store.root), planned.plan.key, planned.plan.steps)
         for planned in plan.pending
         if planned.plan is not None
     ]
