@@ -80,7 +80,7 @@ class CausalLMScorer:
         from transformers import AutoConfig
 
         try:
-            return AutoConfig.from_pretrained(self.source, **{k: v for k, v in self.load_kwargs.items() if k != "gguf_file"})
+            return AutoConfig.from_pretrained(self.source, **self.load_kwargs)
         except (OSError, ValueError) as error:
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise ModelLoadError(
