@@ -27,6 +27,12 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# Measure the harness's speed and memory (about 15 minutes on a 2-core CPU);
+# prints a table and rewrites docs/benchmarks.md.
+bench: install
+	$(BIN)/w2s-bench models fetch minilm-l6 mpnet-base
+	$(BIN)/python -m benchmarks
+
 # Run the default grid (resuming if it was stopped) and regenerate leaderboards/.
 leaderboards: install
 	$(BIN)/w2s-bench models fetch

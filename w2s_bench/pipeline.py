@@ -262,6 +262,7 @@ class Pipeline:
             all_train_inputs = inputs.train
             test_inputs = inputs.test
             workload = "head"
+            train_lengths = test_lengths = None
         else:
             backbone = self.model_spec(model_name).create(device=device)
             hidden = backbone.hidden_size
@@ -273,15 +274,18 @@ class Pipeline:
             all_train_inputs = lambda index: [train_texts[i] for i in index.tolist()]  # noqa: E731
             test_inputs = lambda index: [test_texts[i] for i in index.tolist()]  # noqa: E731
             workload = "finetune"
+            train_lengths, test_lengths = text_lengths(data.train), text_lengths(data.test)
 
         with thread_budget(workload), self.progress.track(f"{phase}: train {model_name}", total_steps(len(rows), config)) as advance:
-            stats = fit(model, train_inputs, train_mask[rows], targets, loss_fn, config, cell.seed, phase, advance)
+            stats = fit(model, train_inputs, train_mask[rows], targets, loss_fn, config, cell.seed, phase, advance,
+                        lengths=None if train_lengths is None else train_lengths[rows])
 
         with thread_budget("inference" if cell.mode == "finetune" else "head"):
-            test_probs = predict(model, test_inputs, test_mask, config.batch_size * 4)
+            test_probs = predict(model, test_inputs, test_mask, config.batch_size * 4, lengths=test_lengths)
             other_probs = None
             if predict_rows is not None:
-                other_probs = predict(model, lambda index: all_train_inputs(predict_rows[index]), train_mask[predict_rows], config.batch_size * 4)
+                other_probs = predict(model, lambda index: all_train_inputs(predict_rows[index]), train_mask[predict_rows], config.batch_size * 4,
+                                      lengths=None if train_lengths is None else train_lengths[predict_rows])
         return stats, test_probs, other_probs
 
     def weak_phase(self, cell: CellConfig, data: TaskData, split: Split) -> Record:
@@ -378,6 +382,8 @@ class Pipeline:
             "mode": cell.mode,
             "seed": cell.seed,
             "train": cell.train_config.as_dict(),
+            # finetune batches group texts of similar length (see training.epoch_batches)
+            **({"batching": "length_grouped"} if cell.mode == "finetune" else {}),
         }
 
     def backbone_fingerprint(self, name: str, device: torch.device) -> str:
@@ -573,6 +579,13 @@ def gather_candidates(features: torch.Tensor, index: list[list[int]], width: int
     for row, rows in enumerate(index):
         gathered[row, : len(rows)] = features[torch.tensor(rows, dtype=torch.long)]
     return gathered
+
+
+def text_lengths(examples: list) -> torch.Tensor:
+    """Characters in each example's longest candidate text: the padded width
+    of a batch follows its longest text, and characters track tokens closely
+    enough to group batches without tokenizing twice."""
+    return torch.tensor([max(len(text) for text in example.texts) for example in examples], dtype=torch.long)
 
 
 def candidate_mask(examples: list, data: TaskData) -> torch.Tensor:

@@ -79,6 +79,49 @@ def feature_statistics(features: torch.Tensor, mask: torch.Tensor | None = None)
     return rows.mean(dim=0), rows.std(dim=0)
 
 
+#: Batches per length-sorted group. Larger groups pad less but make batch
+#: contents less random; 50 is the group size of the Hugging Face Trainer's
+#: ``group_by_length`` sampler.
+BATCHES_PER_LENGTH_GROUP = 50
+
+
+def epoch_batches(
+    count: int, batch_size: int, generator: torch.Generator, lengths: torch.Tensor | None = None
+) -> list[torch.Tensor]:
+    """Return one epoch's index batches, drawn from ``generator``.
+
+    Without ``lengths`` the batches are consecutive slices of a random
+    permutation. With ``lengths``, each run of ``BATCHES_PER_LENGTH_GROUP``
+    batches of that permutation is sorted by length and cut into batches,
+    and the batches are then shuffled, so a batch contains rows of similar
+    length and pads little.
+    """
+    order = torch.randperm(count, generator=generator)
+    if lengths is None:
+        return list(order.split(batch_size))
+
+    batches: list[torch.Tensor] = []
+    for group in order.split(batch_size * BATCHES_PER_LENGTH_GROUP):
+        by_length = torch.sort(lengths[group], descending=True, stable=True).indices
+        batches.extend(group[by_length].split(batch_size))
+
+    shuffled = torch.randperm(len(batches), generator=generator)
+    return [batches[i] for i in shuffled.tolist()]
+
+
+def adamw(parameters: list[nn.Parameter], config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW, fused into one kernel per step where torch supports it.
+
+    The fused kernel computes the same update as the default per-tensor loop
+    in one pass over memory. On minilm-l6's 22.7M parameters it ran about 4
+    times faster than the loop on a 2-core CPU (``benchmarks/settings.py``).
+    """
+    fused = bool(parameters) and all(
+        parameter.device.type in ("cpu", "cuda") and parameter.dtype.is_floating_point for parameter in parameters
+    )
+    return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
+
+
 def fit(
     model: nn.Module,
     inputs: Callable[[torch.Tensor], Any],
@@ -89,11 +132,14 @@ def fit(
     seed: int,
     phase: str,
     advance: Advance,
+    lengths: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """Train ``model`` so that ``model(inputs(index))`` fits ``targets[index]``.
 
     Shuffling uses its own generator seeded with ``seed``, so the result does
-    not depend on other random draws in the process.
+    not depend on other random draws in the process. ``lengths`` (one number
+    per row, such as the text length) groups rows of similar length into a
+    batch; see :func:`epoch_batches`.
 
     :raises TrainingError: when the loss is NaN or infinite, naming the phase and step.
     """
@@ -101,7 +147,7 @@ def fit(
     steps_per_epoch = math.ceil(count / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = adamw(parameters, config)
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
 
@@ -109,11 +155,7 @@ def fit(
     step = 0
     last_loss = float("nan")
     for _epoch in range(config.epochs):
-        order = torch.randperm(count, generator=generator)
-
-        for start in range(0, count, config.batch_size):
-            index = order[start : start + config.batch_size]
-
+        for index in epoch_batches(count, config.batch_size, generator, lengths):
             # forward and loss
             logits = model(inputs(index))
             batch_mask = mask[index].to(device)
@@ -145,18 +187,23 @@ def predict(
     inputs: Callable[[torch.Tensor], Any],
     mask: torch.Tensor,
     batch_size: int,
+    lengths: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Return candidate probabilities ``[N, K]``; padded candidates get 0."""
+    """Return candidate probabilities ``[N, K]``; padded candidates get 0.
+
+    With ``lengths`` the rows are batched in order of length, so each batch
+    pads little; the result is in row order either way.
+    """
     model.eval()
     count = mask.shape[0]
-    outputs = []
+    order = torch.arange(count) if lengths is None else torch.sort(lengths, stable=True).indices
+    probs = torch.zeros(count, mask.shape[1])
 
-    for start in range(0, count, batch_size):
-        index = torch.arange(start, min(start + batch_size, count))
+    for index in order.split(batch_size):
         logits = model(inputs(index)).float().cpu()
         logits = logits.masked_fill(~mask[index], float("-inf"))
-        outputs.append(torch.softmax(logits, dim=-1))
-    return torch.cat(outputs) if outputs else torch.zeros(0, mask.shape[1])
+        probs[index] = torch.softmax(logits, dim=-1)
+    return probs
 
 
 def total_steps(count: int, config: TrainConfig) -> int:

@@ -1,0 +1,1 @@
+"""Code shared by the benchmark modules: settings, timing, machine facts, output."""
