@@ -26,11 +26,13 @@ def test_default_grid_expands_every_pair(registry: Registry) -> None:
     cells = cells_of(REPO / "grids" / "default.toml", registry)
     pairs = {(cell.weak, cell.strong) for cell in cells}
 
-    # 4 models give 6 weaker → stronger pairs; × 3 seeds × 2 methods
-    assert len(cells) == 36
+    # two tasks on 4 models (6 weaker → stronger pairs) and chess on its 3
+    # networks (3 pairs), each pair × 3 methods × 3 seeds
+    assert len(cells) == (2 * 6 + 3) * 3 * 3
     assert ("minilm-l2", "mpnet-base") in pairs
+    assert ("chess-tiny", "chess-base") in pairs
     assert ("mpnet-base", "minilm-l1") not in pairs
-    assert {cell.method for cell in cells} == {"naive", "aux_conf"}
+    assert {cell.method for cell in cells} == {"naive", "aux_conf", "bootstrap"}
     assert {(cell.max_train, cell.max_test) for cell in cells} == {(4000, 1000)}
 
 

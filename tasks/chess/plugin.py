@@ -49,3 +49,13 @@ def w2s_bench_register_tasks() -> list[TaskSpec]:
         TaskSpec(name, task_factory(puzzle_set), kind="chess", description=puzzle_set.description, models=LADDER)
         for name, puzzle_set in known_sets().items()
     ]
+
+
+@hookimpl
+def w2s_bench_resolve_task(name: str) -> TaskSpec | None:
+    """Return a set imported after the registry listed its tasks, such as
+    one imported earlier in the same process."""
+    puzzle_set = known_sets().get(name)
+    if puzzle_set is None:
+        return None
+    return TaskSpec(name, task_factory(puzzle_set), kind="chess", description=puzzle_set.description, models=LADDER)
