@@ -234,3 +234,13 @@ def test_grid_dry_run_does_not_pretrain_missing_networks(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "to run" in result.stdout
     assert not (cache / "chess-models").exists() or not any((cache / "chess-models").glob("chess-*/weights.safetensors"))
+
+
+def test_pretrain_nan_loss_names_step(isolated_cache, pgn_corpus):
+    from w2s_bench.errors import TrainingError
+    from w2s_bench.plugins.models.chess.pretrain import PretrainConfig, pretrain
+
+    config = PretrainConfig(size="tiny", epochs=2, batch_size=8, warmup_steps=1, lr=1e30)
+
+    with pytest.raises(TrainingError, match=r"pretraining tiny: loss became (nan|inf) at step \d+"):
+        pretrain(config, pgn_corpus)

@@ -77,16 +77,9 @@ class CausalLMScorer:
         self._tokenizer: Any = None
 
     def _load_config(self) -> Any:
-        from transformers import AutoConfig
+        from w2s_bench.plugins.models.hf import load_model_config
 
-        try:
-            return AutoConfig.from_pretrained(self.source, **self.load_kwargs)
-        except (OSError, ValueError) as error:
-            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise ModelLoadError(
-                f"cannot load causal LM {self.name!r} from {self.source!r}: {first_line.rstrip('.')}. "
-                "Without internet, give a local model folder"
-            ) from None
+        return load_model_config(f"causal LM {self.name!r}", self.source, self.load_kwargs, "Without internet, give a local model folder")
 
     def _default_fingerprint(self) -> str:
         digest = hashlib.sha256(f"{self.source}|{sorted(self.load_kwargs.items())}".encode())

@@ -57,6 +57,20 @@ def last_token_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch
     return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
 
 
+def load_model_config(label: str, source: str, load_kwargs: dict[str, Any], hint: str) -> Any:
+    """Load a transformers config, turning a failure into a one-line :class:`ModelLoadError`.
+
+    :param label: what is being loaded, for the message, e.g. ``model 'x'``.
+    :param hint: the next step to suggest to the user.
+    """
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(source, **load_kwargs)
+    except (OSError, ValueError) as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ModelLoadError(f"cannot load {label} from {source!r}: {first_line.rstrip('.')}. {hint}") from None
+
 class HFBackbone:
     """A transformers model used as a feature extractor or finetuned whole.
 
@@ -93,16 +107,10 @@ class HFBackbone:
         self._tokenizer: Any = None
 
     def _load_config(self) -> Any:
-        from transformers import AutoConfig
-
-        try:
-            return AutoConfig.from_pretrained(self.source, **self.load_kwargs)
-        except (OSError, ValueError) as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ModelLoadError(
-                f"cannot load model {self.name!r} from {self.source!r}: {first_line.rstrip('.')}. "
-                "Without internet, use a local model folder or a packaged model (w2s-bench list)"
-            ) from None
+        return load_model_config(
+            f"model {self.name!r}", self.source, self.load_kwargs,
+            "Without internet, use a local model folder or a packaged model (w2s-bench list)",
+        )
 
     def _default_fingerprint(self) -> str:
         source = Path(self.source)

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from w2s_bench.errors import UserError
+from w2s_bench.errors import TrainingError, UserError
 from w2s_bench.paths import cache_dir
 from w2s_bench.plugins.models.chess.corpus import SHIPPED_CORPUS, ContaminationCheck, encode_corpus, read_corpus
 from w2s_bench.plugins.models.chess.encoding import EncodedPositions
@@ -270,6 +270,11 @@ def train_network(
             # forward and loss
             batch = make_batch(data.positions, data.targets, data.values, rows)
             loss = batch_loss(network, batch)
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"pretraining {config.size}: loss became {loss.item()} at step {step + 1} of {total}; "
+                    f"lower the learning rate (lr={config.lr})"
+                )
 
             # backward and step
             for group in optimizer.param_groups:
