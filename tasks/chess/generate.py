@@ -150,7 +150,7 @@ def generate_puzzles(
 ) -> list[dict[str, Any]]:
     """Generate at least ``count`` puzzles, resuming from ``work_file``; return the first ``count``.
 
-    ``work_file`` holds one JSON line per finished game, in game order.
+    ``work_file`` contains one JSON line per finished game, in game order.
     """
     games = play_games(
         work_file, config.as_dict(), _puzzle_game, config, count,

@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 class PuzzleTask:
     """A puzzle set as task data: one candidate per legal move, the solution as the label.
 
-    ``report`` holds the load report of the last :meth:`load`.
+    ``report`` is the load report of the last :meth:`load`.
     """
 
     def __init__(self, puzzle_set: PuzzleSet) -> None:

@@ -83,7 +83,7 @@ class Rejection:
 
 @dataclass
 class LoadReport:
-    """What loading a puzzle source accepted and rejected."""
+    """The accepted and rejected counts of loading one puzzle source."""
 
     source: str
     accepted: int = 0

@@ -53,7 +53,7 @@ def opening_book_path() -> Path:
 
 @dataclass(frozen=True)
 class SelfPlayConfig:
-    """How self-play games are drawn."""
+    """Settings of self-play games: book openings, random moves, engine depths and game length."""
 
     #: Book moves at the start, drawn uniformly from this inclusive range.
     book_plies: tuple[int, int] = (4, 16)

@@ -3,7 +3,7 @@
 Each shared phase of the grid (a feature cache, a weak model with its weak
 labels, a ceiling, as listed in :mod:`w2s_bench.executors.shared_steps`) runs
 once as its own Ray task. The driver, this process, submits a cell's task only when
-every shared phase the cell needs has ended, so a waiting cell holds no CPU or
+every shared phase the cell needs has ended, so a waiting cell reserves no CPU or
 GPU. Phases and cells exchange results through the run store, which must be
 on a filesystem that every node mounts at the same path; the store's file
 locks remain the guard against two tasks computing one phase.

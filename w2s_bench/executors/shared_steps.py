@@ -6,7 +6,7 @@ cell only when every shared phase it needs has ended. The cell then finds
 those phases in the run store and computes only its own student side.
 
 A step that ends without a stored record (it failed, or it is not one of the plain
-phases that this module computes) holds nothing up: the cell computes
+phases that this module computes) blocks no cell: the cell computes
 the phase itself, and records its error as a local grid does.
 """
 

@@ -68,7 +68,7 @@ class CorpusGame:
 # --- generating ----------------------------------------------------------
 
 #: Search depth of the position values stored with the corpus. Depth 1 with
-#: Stockfish's quiescence search resolves pending captures, so the value says
+#: Stockfish's quiescence search resolves pending captures, so the value shows
 #: which pieces hang; it costs well under a millisecond a position.
 VALUE_DEPTH = 1
 
